@@ -23,6 +23,13 @@ T LseState<T>::Entropy() const {
   return std::log(sum) - weighted / sum;
 }
 
+template <typename T>
+void ScaleLogits(T* logits, size_t n, double inv_temperature) {
+  if (inv_temperature == 1.0) return;
+  const T s = static_cast<T>(inv_temperature);
+  for (size_t i = 0; i < n; ++i) logits[i] *= s;
+}
+
 // `weighted` is kept relative to the running max, Σ exp(l − max) · (l − max), so the
 // entropy does not cancel large logits.
 template <typename T>
@@ -79,11 +86,7 @@ struct Tile {
   void ComputeLogits(const T* weight, int c0, int cn) {
     MatMulWt(rows, options.row_tile, dim, weight + static_cast<size_t>(c0) * dim, cn, logits, false,
              options.gemm);
-    if (options.inv_temperature != 1.0) {
-      const T s = static_cast<T>(options.inv_temperature);
-      const size_t count = static_cast<size_t>(options.row_tile) * cn;
-      for (size_t i = 0; i < count; ++i) logits[i] *= s;
-    }
+    ScaleLogits(logits, static_cast<size_t>(options.row_tile) * cn, options.inv_temperature);
   }
 
   const LmHeadOptions& options;
@@ -193,6 +196,7 @@ void LmHeadLogits(const T* hidden, int rows, int dim, const T* weight, int vocab
 
 #define LIGHTRL_INSTANTIATE_LM_HEAD(T)                                                          \
   template struct LseState<T>;                                                                  \
+  template void ScaleLogits<T>(T*, size_t, double);                                             \
   template void LseAccumulate<T>(const T*, int, LseState<T>*);                                  \
   template LseState<T> RowLse<T>(const T*, int, const LmHeadOptions&);                          \
   template void LmHeadForward<T>(const T*, int, int, const T*, int, const int32_t*,             \

@@ -43,6 +43,10 @@ struct LseState {
   T Entropy() const;  // Lse − E_p[l]
 };
 
+// logits[i] *= inv_temperature, the scaling every head function applies (no-op for 1).
+template <typename T>
+void ScaleLogits(T* logits, size_t n, double inv_temperature);
+
 // Folds n more logits of the row into `state`.
 template <typename T>
 void LseAccumulate(const T* logits, int n, LseState<T>* state);
