@@ -8,8 +8,10 @@ function(lightrl_test NAME)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
-  gtest_discover_tests(${NAME}
-    DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"
-               ENVIRONMENT "LIGHTRL_BINARY_DIR=${CMAKE_BINARY_DIR};LIGHTRL_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+  set(properties TIMEOUT ${ARG_TIMEOUT}
+      ENVIRONMENT "LIGHTRL_BINARY_DIR=${CMAKE_BINARY_DIR};LIGHTRL_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+  if(ARG_LABELS)
+    list(APPEND properties LABELS "${ARG_LABELS}")
+  endif()
+  gtest_discover_tests(${NAME} DISCOVERY_TIMEOUT 60 PROPERTIES ${properties})
 endfunction()

@@ -40,7 +40,7 @@ std::string Timestamp() {
       1000);
   std::tm utc;
   gmtime_r(&seconds, &utc);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
   return buf;

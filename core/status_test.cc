@@ -1,5 +1,6 @@
 #include "core/status.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <memory>

@@ -1,0 +1,58 @@
+// The coordinator process's actor: the ROUTER socket every worker connects to, the worker
+// registry, and the workload it drives. For now the workload is the echo probe (the smoke
+// cluster); the training pipeline (dispatch of prompt groups, reward routing, batching) is
+// built on the same registry.
+//
+// Thread-safety: none; lives on the coordinator actor's thread. Query it through Actor::Call.
+#ifndef LIGHTRL_ACTORS_COORDINATOR_H_
+#define LIGHTRL_ACTORS_COORDINATOR_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "actors/echo_probe.h"
+#include "actors/worker_registry.h"
+
+namespace lightrl {
+
+struct CoordinatorConfig {
+  ClusterConfig cluster;
+  std::optional<EchoProbeConfig> echo_probe;  // The smoke workload, when configured.
+};
+
+class Coordinator {
+ public:
+  // Binds cluster.bind_endpoint(). `loop` and `metrics` must outlive the coordinator.
+  // Errors: Unavailable when the endpoint cannot be bound.
+  static StatusOr<std::unique_ptr<Coordinator>> Create(zmq::context_t& context, EventLoop* loop,
+                                                       const CoordinatorConfig& config,
+                                                       MetricsRegistry* metrics);
+
+  // The endpoint actually bound (resolves tcp://host:0 to the chosen port).
+  const std::string& endpoint() const { return endpoint_; }
+  WorkerRegistry& registry() { return *registry_; }
+  Messenger& messenger() { return *messenger_; }
+
+  // Runs when the configured workload has finished and every worker has acknowledged its
+  // Shutdown (or failed to within the request timeout).
+  // `success` is false when the workload found wrong results.
+  void OnFinished(std::function<void(bool success)> callback) { on_finished_ = std::move(callback); }
+  const std::optional<EchoProbeReport>& echo_report() const { return echo_report_; }
+
+ private:
+  Coordinator(std::string endpoint, std::unique_ptr<Messenger> messenger,
+              std::unique_ptr<WorkerRegistry> registry);
+
+  std::string endpoint_;
+  std::unique_ptr<Messenger> messenger_;
+  std::unique_ptr<WorkerRegistry> registry_;
+  std::unique_ptr<EchoProbe> echo_probe_;
+  std::optional<EchoProbeReport> echo_report_;
+  std::function<void(bool)> on_finished_;
+};
+
+}  // namespace lightrl
+
+#endif  // LIGHTRL_ACTORS_COORDINATOR_H_

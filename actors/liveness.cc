@@ -1,0 +1,48 @@
+#include "actors/liveness.h"
+
+#include <algorithm>
+
+#include "core/logging.h"
+
+namespace lightrl {
+
+PeerLiveness::PeerLiveness(EventLoop* loop, Millis dead_after,
+                           std::function<void(const std::string& peer)> on_dead)
+    : loop_(loop), dead_after_(dead_after), on_dead_(std::move(on_dead)) {
+  CHECK_GT(dead_after.count(), 0);
+  Millis period = std::max(Millis(5), dead_after / 8);
+  timer_ = loop_->AddPeriodicTimer(period, [this] { Check(); });
+}
+
+PeerLiveness::~PeerLiveness() { loop_->CancelTimer(timer_); }
+
+void PeerLiveness::Touch(const std::string& peer) { last_seen_[peer] = Clock::now(); }
+
+void PeerLiveness::Forget(const std::string& peer) { last_seen_.erase(peer); }
+
+Millis PeerLiveness::SilenceOf(const std::string& peer) const {
+  auto it = last_seen_.find(peer);
+  if (it == last_seen_.end()) return Millis(0);
+  return std::chrono::duration_cast<Millis>(Clock::now() - it->second);
+}
+
+std::vector<std::string> PeerLiveness::Peers() const {
+  std::vector<std::string> peers;
+  for (const auto& [peer, seen] : last_seen_) peers.push_back(peer);
+  std::sort(peers.begin(), peers.end());
+  return peers;
+}
+
+void PeerLiveness::Check() {
+  Clock::time_point now = Clock::now();
+  std::vector<std::string> dead;
+  for (const auto& [peer, seen] : last_seen_) {
+    if (now - seen > dead_after_) dead.push_back(peer);
+  }
+  for (const std::string& peer : dead) {
+    last_seen_.erase(peer);
+    on_dead_(peer);
+  }
+}
+
+}  // namespace lightrl

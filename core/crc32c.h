@@ -1,0 +1,19 @@
+// CRC32C (Castagnoli), the checksum of weight images and chunks on the wire.
+// Uses the SSE4.2 crc32 instruction when the CPU has it, a table otherwise; both give the
+// same result. Thread-safe.
+#ifndef LIGHTRL_CORE_CRC32C_H_
+#define LIGHTRL_CORE_CRC32C_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace lightrl {
+
+// Extends `crc` (the result of a previous call, or 0 to start) over `size` bytes at `data`.
+uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t size);
+
+inline uint32_t Crc32c(const void* data, size_t size) { return Crc32cExtend(0, data, size); }
+
+}  // namespace lightrl
+
+#endif  // LIGHTRL_CORE_CRC32C_H_
