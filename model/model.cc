@@ -324,6 +324,7 @@ StatusOr<std::vector<T>> ModelT<T>::Logits(const PackedBatch& batch,
   const int n = batch.num_tokens();
   std::vector<T> h(x.size()), logits(static_cast<size_t>(n) * config_.vocab_size);
   FinalNorm(x.data(), n, h.data(), nullptr);
+  if (hidden_states != nullptr) hidden_states->back() = h;
   const kernels::LmHeadOptions options = HeadOptions(1.0);
   std::vector<T> scratch(kernels::LmHeadScratchSize(options, config_.hidden_size));
   kernels::LmHeadLogits(h.data(), n, config_.hidden_size, params_.data() + lm_head_,

@@ -96,8 +96,9 @@ class ModelT {
   void ZeroGrad() { grads_.Fill(T(0)); }
 
   // Full logits [tokens, vocab] of every position (materialized; for tests and
-  // evaluation). hidden_states, if given, receives the embeddings and each layer's output
-  // (num_hidden_layers + 1 arrays of [tokens, hidden]).
+  // evaluation). hidden_states, if given, receives transformers' output_hidden_states:
+  // num_hidden_layers + 1 arrays of [tokens, hidden], the embeddings, the outputs of layers
+  // 0..L−2, and the last layer's output after the final RMSNorm (what the head reads).
   StatusOr<std::vector<T>> Logits(const PackedBatch& batch,
                                   std::vector<std::vector<T>>* hidden_states = nullptr);
 
