@@ -1,6 +1,7 @@
 #include "kernels/gemm.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -22,6 +23,44 @@ void CallBlas(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float
 void CallBlas(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, double alpha,
               const double* a, int lda, const double* b, int ldb, double beta, double* c, int ldc) {
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+// Below this many multiply-adds a GEMM runs in the calling thread.
+constexpr double kParallelMacs = 1 << 17;
+// Column blocks handed to threads are multiples of this (OpenBLAS's widest unroll).
+constexpr int kColumnAlign = 32;
+
+// OpenBLAS runs single-threaded; the OpenMP pool splits the columns of C (see threading.h).
+void UseSingleThreadedBlas() {
+  static const bool done = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)done;
+}
+
+// C = alpha·op(A)·op(B) + beta·C with the columns of C (and of op(B)) split over threads.
+// The split depends only on n and the thread count, never on m, so a row's values do not
+// depend on how many rows are computed with it.
+template <typename T>
+void ParallelBlas(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, T alpha, const T* a,
+                  int lda, const T* b, int ldb, T beta, T* c, int ldc) {
+  UseSingleThreadedBlas();
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const double macs = static_cast<double>(m) * n * k;
+  const int per_thread = (n + threads - 1) / threads;
+  const int chunk = (per_thread + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
+  const int parts = (n + chunk - 1) / chunk;
+  if (threads == 1 || parts == 1 || macs < kParallelMacs) {
+    CallBlas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+  for (int part = 0; part < parts; ++part) {
+    const int n0 = part * chunk, cols = std::min(chunk, n - n0);
+    const T* b_part = tb == CblasNoTrans ? b + n0 : b + static_cast<size_t>(n0) * ldb;
+    CallBlas(ta, tb, m, cols, k, alpha, a, lda, b_part, ldb, beta, c + n0, ldc);
+  }
 }
 
 // Rounds a stored matrix of `rows` rows with stride `ld` (only the first `cols` of each
@@ -57,7 +96,7 @@ void Gemm(Transpose trans_a, Transpose trans_b, int m, int n, int k, T alpha, co
     const bool b_rows_are_k = trans_b == Transpose::kNo;
     b = RoundedCopy(b, b_rows_are_k ? k : n, b_rows_are_k ? n : k, ldb, b_scratch);
   }
-  CallBlas(ToCblas(trans_a), ToCblas(trans_b), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  ParallelBlas(ToCblas(trans_a), ToCblas(trans_b), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 template <typename T>
