@@ -3,12 +3,14 @@
 #include <cmath>
 #include <cstddef>
 
+#include "kernels/fast_exp.h"
+
 namespace lightrl::kernels {
 namespace {
 
 template <typename T>
 inline T Sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
+  return T(1) / (T(1) + Exp(-x));
 }
 
 template <typename T>

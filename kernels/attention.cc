@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/logging.h"
+#include "kernels/fast_exp.h"
 
 namespace lightrl::kernels {
 
@@ -23,8 +24,9 @@ __attribute__((noinline)) void AttentionRow(const T* q, const T* k, ptrdiff_t ld
     max_score = std::max(max_score, scores[j]);
   }
   T sum = 0;
+#pragma omp simd reduction(+ : sum)
   for (int j = 0; j < n; ++j) {
-    scores[j] = std::exp(scores[j] - max_score);
+    scores[j] = Exp(scores[j] - max_score);
     sum += scores[j];
   }
   for (int c = 0; c < dim; ++c) out[c] = T(0);
@@ -104,6 +106,7 @@ void AttentionBackward(const T* q, int ldq, const T* k, int ldk, const T* v, int
         const T* gt = dout + row * ldo + h * d;
         T* dqt = dq + row * ldq + h * d;
         T delta = 0;
+#pragma omp simd reduction(+ : delta)
         for (int c = 0; c < d; ++c) delta += gt[c] * ot[c];
         std::fill_n(dqt, d, T(0));
         const T row_lse = lse[row * shape.heads + h];
@@ -111,14 +114,16 @@ void AttentionBackward(const T* q, int ldq, const T* k, int ldk, const T* v, int
           const T* kj = k + (row0 + j) * ldk + g * d;
           const T* vj = v + (row0 + j) * ldv + g * d;
           T score = 0, dp = 0;
+#pragma omp simd reduction(+ : score, dp)
           for (int c = 0; c < d; ++c) {
             score += qt[c] * kj[c];
             dp += gt[c] * vj[c];
           }
-          const T p = std::exp(score * scale - row_lse);
+          const T p = Exp(score * scale - row_lse);
           const T ds = p * (dp - delta) * scale;
           T* dkj = dk + (row0 + j) * ldk + g * d;
           T* dvj = dv + (row0 + j) * ldv + g * d;
+#pragma omp simd
           for (int c = 0; c < d; ++c) {
             dqt[c] += ds * kj[c];
             dkj[c] += ds * qt[c];

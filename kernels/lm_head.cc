@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/logging.h"
+#include "kernels/fast_exp.h"
 
 namespace lightrl::kernels {
 
@@ -35,6 +36,7 @@ void ScaleLogits(T* logits, size_t n, double inv_temperature) {
 template <typename T>
 __attribute__((noinline)) void LseAccumulate(const T* logits, int n, LseState<T>* state) {
   T new_max = state->max;
+#pragma omp simd reduction(max : new_max)
   for (int j = 0; j < n; ++j) new_max = std::max(new_max, logits[j]);
   if (new_max == -std::numeric_limits<T>::infinity()) return;
   if (state->sum > T(0)) {
@@ -44,9 +46,10 @@ __attribute__((noinline)) void LseAccumulate(const T* logits, int n, LseState<T>
     state->sum *= scale;
   }
   T sum = 0, weighted = 0;
+#pragma omp simd reduction(+ : sum, weighted)
   for (int j = 0; j < n; ++j) {
     const T centered = logits[j] - new_max;
-    const T e = std::exp(centered);
+    const T e = Exp(centered);
     sum += e;
     weighted += e * centered;
   }
@@ -159,7 +162,7 @@ void LmHeadBackward(const T* hidden, int rows, int dim, const T* weight, int voc
         const T h = dentropy != nullptr ? entropy[i] : T(0);
         for (int j = 0; j < cn; ++j) {
           const T centered = row[j] - lse[i];
-          const T p = std::exp(centered);
+          const T p = Exp(centered);
           T d = -p * g - ge * p * (centered + h);
           if (c0 + j == targets[i]) d += g;
           row[j] = d * inv_temperature;

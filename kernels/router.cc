@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "core/logging.h"
+#include "kernels/fast_exp.h"
 
 namespace lightrl::kernels {
 
@@ -19,7 +20,7 @@ void RouterForward(const T* logits, int rows, int experts, int top_k, T* probs, 
     const T max_logit = *std::max_element(l, l + experts);
     T sum = 0;
     for (int e = 0; e < experts; ++e) {
-      p[e] = std::exp(l[e] - max_logit);
+      p[e] = Exp(l[e] - max_logit);
       sum += p[e];
     }
     for (int e = 0; e < experts; ++e) p[e] /= sum;

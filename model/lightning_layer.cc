@@ -76,27 +76,27 @@ void LightningLayer<T>::Forward(const T* params, const T* a, int rows, const int
 template <typename T>
 void LightningLayer<T>::Backward(const T* params, const T* a, int rows, const int32_t* seq_offsets,
                                  int num_seqs, const kernels::GemmOptions& gemm, Activations* act,
-                                 const T* dy, T* grads, T* da) const {
+                                 const T* dy, T* grads, T* da, Workspace<T>* ws) const {
   const int wide = 4 * inner_;
-  std::vector<T> d_gated(static_cast<size_t>(rows) * inner_), d_core(d_gated.size());
-  std::vector<T> d_proj(static_cast<size_t>(rows) * wide),
-      d_act(static_cast<size_t>(rows) * 3 * inner_);
+  const size_t narrow = static_cast<size_t>(rows) * inner_;
+  T* d_gated = ws->Get(Slot::kLayerA, narrow);
+  T* d_core = ws->Get(Slot::kLayerB, narrow);
+  T* d_proj = ws->Get(Slot::kLayerC, static_cast<size_t>(rows) * wide);
+  T* d_act = ws->Get(Slot::kLayerD, static_cast<size_t>(rows) * 3 * inner_);
   kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, inner_, hidden_, T(1), dy, hidden_,
-                   params + out_, inner_, T(0), d_gated.data(), inner_, gemm);
+                   params + out_, inner_, T(0), d_gated, inner_, gemm);
   kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, hidden_, inner_, rows, T(1), dy, hidden_,
                    act->gated.data(), inner_, T(1), grads + out_, inner_, gemm);
-  kernels::SigmoidGateBackward(act->proj.data() + 3 * inner_, wide, act->normed.data(),
-                               d_gated.data(), rows, inner_, d_proj.data() + 3 * inner_, wide,
-                               d_gated.data());
-  kernels::RmsNormBackward(act->core.data(), params + norm_, act->inv_rms.data(), d_gated.data(),
-                           rows, inner_, d_core.data(), grads + norm_);
-  kernels::LightningBackward(act->act.data(), 3 * inner_, d_core.data(), seq_offsets, num_seqs,
-                             {heads_, dim_, block_}, slopes_.data(), d_act.data());
-  kernels::SiluBackward(act->proj.data(), wide, d_act.data(), 3 * inner_, rows, 3 * inner_,
-                        d_proj.data(), wide);
-  kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, wide, hidden_, rows, T(1), d_proj.data(), wide,
-                   a, hidden_, T(1), grads + qkv_gate_, hidden_, gemm);
-  kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, hidden_, wide, T(1), d_proj.data(), wide,
+  kernels::SigmoidGateBackward(act->proj.data() + 3 * inner_, wide, act->normed.data(), d_gated,
+                               rows, inner_, d_proj + 3 * inner_, wide, d_gated);
+  kernels::RmsNormBackward(act->core.data(), params + norm_, act->inv_rms.data(), d_gated, rows,
+                           inner_, d_core, grads + norm_);
+  kernels::LightningBackward(act->act.data(), 3 * inner_, d_core, seq_offsets, num_seqs,
+                             {heads_, dim_, block_}, slopes_.data(), d_act);
+  kernels::SiluBackward(act->proj.data(), wide, d_act, 3 * inner_, rows, 3 * inner_, d_proj, wide);
+  kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, wide, hidden_, rows, T(1), d_proj, wide, a,
+                   hidden_, T(1), grads + qkv_gate_, hidden_, gemm);
+  kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, hidden_, wide, T(1), d_proj, wide,
                    params + qkv_gate_, hidden_, T(1), da, hidden_, gemm);
 }
 

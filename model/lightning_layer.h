@@ -15,6 +15,7 @@
 #include "model/decode_cache.h"
 #include "model/param_arena.h"
 #include "model/projector.h"
+#include "model/workspace.h"
 
 namespace lightrl::model {
 
@@ -39,8 +40,8 @@ class LightningLayer {
 
   // Adds ∂L/∂a to da and the weight gradients to grads (arena-shaped), given dy.
   void Backward(const T* params, const T* a, int rows, const int32_t* seq_offsets, int num_seqs,
-                const kernels::GemmOptions& gemm, Activations* act, const T* dy, T* grads,
-                T* da) const;
+                const kernels::GemmOptions& gemm, Activations* act, const T* dy, T* grads, T* da,
+                Workspace<T>* ws) const;
 
   // Forward over one sequence (a prompt) that leaves in `cache` what decoding continues from.
   void Prefill(const T* params, const T* a, int rows, const Projector& project, Activations* act,

@@ -245,27 +245,28 @@ void ModelT<T>::BackwardLayer(int layer, T* dx) {
       static_cast<T>(lightning ? config_.linear_attn_alpha_factor : config_.full_attn_alpha_factor);
   const T beta =
       static_cast<T>(lightning ? config_.linear_attn_beta_factor : config_.full_attn_beta_factor);
-  std::vector<T> d_branch(n), d_norm(n);
+  T* d_branch = workspace_.Get(Slot::kDBranch, n);
+  T* d_norm = workspace_.Get(Slot::kDNorm, n);
   // x_out = α_mlp·b + β_mlp·MoE(b)
-  Scale(dx, static_cast<T>(config_.mlp_alpha_factor), n, d_norm.data());
-  Scale(dx, static_cast<T>(config_.mlp_beta_factor), n, d_branch.data());
-  moe_[layer].Backward(params, act.b.data(), rows, gemm, &act.moe, d_branch.data(),
-                       kept_->aux_dprob.data(), grads, d_norm.data());
+  Scale(dx, static_cast<T>(config_.mlp_alpha_factor), n, d_norm);
+  Scale(dx, static_cast<T>(config_.mlp_beta_factor), n, d_branch);
+  moe_[layer].Backward(params, act.b.data(), rows, gemm, &act.moe, d_branch,
+                       kept_->aux_dprob.data(), grads, d_norm, &workspace_);
   kernels::RmsNormBackward(act.x_mid.data(), params + norm_post_[layer], act.inv_post.data(),
-                           d_norm.data(), rows, h, dx, grads + norm_post_[layer]);
+                           d_norm, rows, h, dx, grads + norm_post_[layer]);
   // x_mid = α·a + β·Attn(a)
-  Scale(dx, alpha, n, d_norm.data());
-  Scale(dx, beta, n, d_branch.data());
+  Scale(dx, alpha, n, d_norm);
+  Scale(dx, beta, n, d_branch);
   const int m = mixer_index_[layer];
   if (lightning) {
     lightning_[m].Backward(params, act.a.data(), rows, offsets, num_seqs, gemm, &act.lightning,
-                           d_branch.data(), grads, d_norm.data());
+                           d_branch, grads, d_norm, &workspace_);
   } else {
     softmax_[m].Backward(params, act.a.data(), rows, kept_->rows.positions.data(), offsets,
-                         num_seqs, gemm, &act.softmax, d_branch.data(), grads, d_norm.data());
+                         num_seqs, gemm, &act.softmax, d_branch, grads, d_norm, &workspace_);
   }
-  kernels::RmsNormBackward(act.x_in.data(), params + norm_in_[layer], act.inv_in.data(),
-                           d_norm.data(), rows, h, dx, grads + norm_in_[layer]);
+  kernels::RmsNormBackward(act.x_in.data(), params + norm_in_[layer], act.inv_in.data(), d_norm,
+                           rows, h, dx, grads + norm_in_[layer]);
 }
 
 template <typename T>
@@ -289,25 +290,25 @@ Status ModelT<T>::Backward(std::span<const T> dlogprob, std::span<const T> dentr
   }
   const kernels::LmHeadOptions head_options = HeadOptions(kept_->temperature);
   std::vector<T> scratch(kernels::LmHeadScratchSize(head_options, h));
-  std::vector<T> d_hidden(static_cast<size_t>(num_targets) * h);
-  kernels::LmHeadBackward(kept_->head_hidden.data(), num_targets, h, params_.data() + lm_head_,
-                          config_.vocab_size, kept_->head_targets.data(), head_options,
-                          kept_->lse.data(), kept_->entropy.data(), g.data(),
-                          dentropy.empty() ? nullptr : ge.data(), scratch.data(), d_hidden.data(),
-                          grads_.data() + lm_head_);
+  T* d_hidden = workspace_.Get(Slot::kDHead, static_cast<size_t>(num_targets) * h);
+  kernels::LmHeadBackward(
+      kept_->head_hidden.data(), num_targets, h, params_.data() + lm_head_, config_.vocab_size,
+      kept_->head_targets.data(), head_options, kept_->lse.data(), kept_->entropy.data(), g.data(),
+      dentropy.empty() ? nullptr : ge.data(), scratch.data(), d_hidden, grads_.data() + lm_head_);
   kernels::RmsNormBackward(kept_->head_in.data(), params_.data() + final_norm_,
-                           kept_->inv_final.data(), d_hidden.data(), num_targets, h,
-                           d_hidden.data(), grads_.data() + final_norm_);
-  std::vector<T> dx(static_cast<size_t>(tokens) * h, T(0));
+                           kept_->inv_final.data(), d_hidden, num_targets, h, d_hidden,
+                           grads_.data() + final_norm_);
+  T* dx = workspace_.Get(Slot::kDx, static_cast<size_t>(tokens) * h);
+  std::fill(dx, dx + static_cast<size_t>(tokens) * h, T(0));
   for (int i = 0; i < num_targets; ++i) {
-    std::memcpy(dx.data() + static_cast<size_t>(targets[i] - 1) * h,
-                d_hidden.data() + static_cast<size_t>(i) * h, sizeof(T) * h);
+    std::memcpy(dx + static_cast<size_t>(targets[i] - 1) * h, d_hidden + static_cast<size_t>(i) * h,
+                sizeof(T) * h);
   }
-  for (int l = config_.num_hidden_layers - 1; l >= 0; --l) BackwardLayer(l, dx.data());
+  for (int l = config_.num_hidden_layers - 1; l >= 0; --l) BackwardLayer(l, dx);
   T* d_embed = grads_.data() + embed_;
   for (int r = 0; r < tokens; ++r) {
     T* row = d_embed + static_cast<size_t>(kept_->tokens[r]) * h;
-    const T* d = dx.data() + static_cast<size_t>(r) * h;
+    const T* d = dx + static_cast<size_t>(r) * h;
     for (int c = 0; c < h; ++c) row[c] += d[c];
   }
   return Status::Ok();

@@ -32,6 +32,7 @@
 #include "model/packed_batch.h"
 #include "model/param_arena.h"
 #include "model/softmax_layer.h"
+#include "model/workspace.h"
 
 namespace lightrl::model {
 
@@ -148,6 +149,7 @@ class ModelT {
   size_t embed_, final_norm_, lm_head_;
   std::unique_ptr<internal::KeptForward<T>> kept_;
   std::unique_ptr<LayerActivations> scratch_;
+  Workspace<T> workspace_;
 };
 
 using Model = ModelT<float>;

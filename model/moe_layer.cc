@@ -102,31 +102,34 @@ void MoeLayer<T>::Forward(const T* params, const T* b, int rows, const Projector
 
 template <typename T>
 void MoeLayer<T>::Backward(const T* params, const T* b, int rows, const kernels::GemmOptions& gemm,
-                           Activations* act, const T* dz, const double* aux_dprob, T* grads,
-                           T* db) const {
+                           Activations* act, const T* dz, const double* aux_dprob, T* grads, T* db,
+                           Workspace<T>* ws) const {
   const int pairs = rows * top_k_;
-  std::vector<T> d_weights(pairs), d_out(static_cast<size_t>(pairs) * hidden_);
+  std::vector<T> d_weights(pairs);
+  T* d_out = ws->Get(Slot::kLayerA, static_cast<size_t>(pairs) * hidden_);
 #pragma omp parallel for schedule(static)
   for (int p = 0; p < pairs; ++p) {
     const T* g = dz + static_cast<size_t>(p / top_k_) * hidden_;
     const T* y = act->expert_out.data() + static_cast<size_t>(act->slot_position[p]) * hidden_;
-    T* dy = d_out.data() + static_cast<size_t>(act->slot_position[p]) * hidden_;
+    T* dy = d_out + static_cast<size_t>(act->slot_position[p]) * hidden_;
+    const T w = act->weights[p];
     T dot = 0;
+#pragma omp simd reduction(+ : dot)
     for (int c = 0; c < hidden_; ++c) {
       dot += g[c] * y[c];
-      dy[c] = g[c] * act->weights[p];
+      dy[c] = g[c] * w;
     }
     d_weights[p] = dot;
   }
-  std::vector<T> d_inner(static_cast<size_t>(pairs) * inter_),
-      d_gate_up(static_cast<size_t>(pairs) * 2 * inter_);
-  std::vector<T> d_gathered(static_cast<size_t>(pairs) * hidden_);
+  T* d_inner = ws->Get(Slot::kLayerB, static_cast<size_t>(pairs) * inter_);
+  T* d_gate_up = ws->Get(Slot::kLayerC, static_cast<size_t>(pairs) * 2 * inter_);
+  T* d_gathered = ws->Get(Slot::kLayerD, static_cast<size_t>(pairs) * hidden_);
   for (int e = 0; e < experts_; ++e) {
     const int begin = act->expert_offsets[e], count = act->expert_offsets[e + 1] - begin;
     if (count == 0) continue;
-    const T* dy = d_out.data() + static_cast<size_t>(begin) * hidden_;
-    T* di = d_inner.data() + static_cast<size_t>(begin) * inter_;
-    T* dgu = d_gate_up.data() + static_cast<size_t>(begin) * 2 * inter_;
+    const T* dy = d_out + static_cast<size_t>(begin) * hidden_;
+    T* di = d_inner + static_cast<size_t>(begin) * inter_;
+    T* dgu = d_gate_up + static_cast<size_t>(begin) * 2 * inter_;
     kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, count, inter_, hidden_, T(1), dy, hidden_,
                      params + w2_[e], inter_, T(0), di, inter_, gemm);
     kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, hidden_, inter_, count, T(1), dy, hidden_,
@@ -139,14 +142,13 @@ void MoeLayer<T>::Backward(const T* params, const T* b, int rows, const kernels:
                      hidden_, T(1), grads + w13_[e], hidden_, gemm);
     kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, count, hidden_, 2 * inter_, T(1), dgu,
                      2 * inter_, params + w13_[e], hidden_, T(0),
-                     d_gathered.data() + static_cast<size_t>(begin) * hidden_, hidden_, gemm);
+                     d_gathered + static_cast<size_t>(begin) * hidden_, hidden_, gemm);
   }
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
     T* out = db + static_cast<size_t>(r) * hidden_;
     for (int s = 0; s < top_k_; ++s) {
-      const T* g =
-          d_gathered.data() + static_cast<size_t>(act->slot_position[r * top_k_ + s]) * hidden_;
+      const T* g = d_gathered + static_cast<size_t>(act->slot_position[r * top_k_ + s]) * hidden_;
       for (int c = 0; c < hidden_; ++c) out[c] += g[c];
     }
   }

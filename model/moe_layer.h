@@ -13,6 +13,7 @@
 #include "model/config.h"
 #include "model/param_arena.h"
 #include "model/projector.h"
+#include "model/workspace.h"
 
 namespace lightrl::model {
 
@@ -47,7 +48,8 @@ class MoeLayer {
   // Adds ∂L/∂b to db and the weight gradients to grads, given dz. aux_dprob[e] (nullable) is
   // ∂(coefficient · balancing loss)/∂p[row, e], the same for every row.
   void Backward(const T* params, const T* b, int rows, const kernels::GemmOptions& gemm,
-                Activations* act, const T* dz, const double* aux_dprob, T* grads, T* db) const;
+                Activations* act, const T* dz, const double* aux_dprob, T* grads, T* db,
+                Workspace<T>* ws) const;
 
  private:
   void Dispatch(int rows, Activations* act) const;

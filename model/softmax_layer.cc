@@ -61,18 +61,17 @@ template <typename T>
 void SoftmaxLayer<T>::Backward(const T* params, const T* a, int rows, const int32_t* positions,
                                const int32_t* seq_offsets, int num_seqs,
                                const kernels::GemmOptions& gemm, Activations* act, const T* dy,
-                               T* grads, T* da) const {
-  std::vector<T> d_out(static_cast<size_t>(rows) * inner_),
-      d_proj(static_cast<size_t>(rows) * width_);
+                               T* grads, T* da, Workspace<T>* ws) const {
+  T* d_out = ws->Get(Slot::kLayerA, static_cast<size_t>(rows) * inner_);
+  T* dp = ws->Get(Slot::kLayerB, static_cast<size_t>(rows) * width_);
   kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, inner_, hidden_, T(1), dy, hidden_,
-                   params + o_, inner_, T(0), d_out.data(), inner_, gemm);
+                   params + o_, inner_, T(0), d_out, inner_, gemm);
   kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, hidden_, inner_, rows, T(1), dy, hidden_,
                    act->out.data(), inner_, T(1), grads + o_, inner_, gemm);
   const T* p = act->proj.data();
-  T* dp = d_proj.data();
   kernels::AttentionBackward(p, width_, p + inner_, width_, p + inner_ + kv_, width_,
-                             act->out.data(), act->lse.data(), d_out.data(), seq_offsets, num_seqs,
-                             shape_, dp, dp + inner_, dp + inner_ + kv_);
+                             act->out.data(), act->lse.data(), d_out, seq_offsets, num_seqs, shape_,
+                             dp, dp + inner_, dp + inner_ + kv_);
   kernels::RopeBackward(dp, rows, width_, q_rope_, positions);
   kernels::RopeBackward(dp + inner_, rows, width_, k_rope_, positions);
   kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, width_, hidden_, rows, T(1), dp, width_, a,

@@ -15,6 +15,7 @@
 #include "model/decode_cache.h"
 #include "model/param_arena.h"
 #include "model/projector.h"
+#include "model/workspace.h"
 
 namespace lightrl::model {
 
@@ -37,7 +38,7 @@ class SoftmaxLayer {
   // Adds ∂L/∂a to da and the weight gradients to grads, given dy.
   void Backward(const T* params, const T* a, int rows, const int32_t* positions,
                 const int32_t* seq_offsets, int num_seqs, const kernels::GemmOptions& gemm,
-                Activations* act, const T* dy, T* grads, T* da) const;
+                Activations* act, const T* dy, T* grads, T* da, Workspace<T>* ws) const;
 
   // Forward over one sequence (positions 0..rows−1) that stores its keys/values in cache.
   void Prefill(const T* params, const T* a, int rows, const Projector& project, Activations* act,
