@@ -92,6 +92,17 @@ struct Tile {
     ScaleLogits(logits, static_cast<size_t>(options.row_tile) * cn, options.inv_temperature);
   }
 
+  // Loads rows [r0, r0+n) and calls chunk(c0, cn) with the logits of every vocabulary chunk.
+  template <typename ChunkFn>
+  void Sweep(const T* hidden, int r0, int n, const T* weight, int vocab, ChunkFn&& chunk) {
+    Load(hidden, r0, n);
+    for (int c0 = 0; c0 < vocab; c0 += options.vocab_chunk) {
+      const int cn = std::min(options.vocab_chunk, vocab - c0);
+      ComputeLogits(weight, c0, cn);
+      chunk(c0, cn);
+    }
+  }
+
   const LmHeadOptions& options;
   int dim;
   T* rows;
@@ -117,11 +128,8 @@ void LmHeadForward(const T* hidden, int rows, int dim, const T* weight, int voca
   std::vector<T> target_logit(options.row_tile);
   for (int r0 = 0; r0 < rows; r0 += options.row_tile) {
     const int n = std::min(options.row_tile, rows - r0);
-    tile.Load(hidden, r0, n);
     std::fill(states.begin(), states.end(), LseState<T>());
-    for (int c0 = 0; c0 < vocab; c0 += options.vocab_chunk) {
-      const int cn = std::min(options.vocab_chunk, vocab - c0);
-      tile.ComputeLogits(weight, c0, cn);
+    tile.Sweep(hidden, r0, n, weight, vocab, [&](int c0, int cn) {
 #pragma omp parallel for schedule(static)
       for (int r = 0; r < n; ++r) {
         const T* row = tile.logits + static_cast<size_t>(r) * cn;
@@ -129,7 +137,7 @@ void LmHeadForward(const T* hidden, int rows, int dim, const T* weight, int voca
         const int t = targets[r0 + r];
         if (t >= c0 && t < c0 + cn) target_logit[r] = row[t - c0];
       }
-    }
+    });
     for (int r = 0; r < n; ++r) {
       lse[r0 + r] = states[r].Lse();
       logprob[r0 + r] = target_logit[r] - lse[r0 + r];
@@ -149,10 +157,7 @@ void LmHeadBackward(const T* hidden, int rows, int dim, const T* weight, int voc
   const T inv_temperature = static_cast<T>(options.inv_temperature);
   for (int r0 = 0; r0 < rows; r0 += options.row_tile) {
     const int n = std::min(options.row_tile, rows - r0);
-    tile.Load(hidden, r0, n);
-    for (int c0 = 0; c0 < vocab; c0 += options.vocab_chunk) {
-      const int cn = std::min(options.vocab_chunk, vocab - c0);
-      tile.ComputeLogits(weight, c0, cn);
+    tile.Sweep(hidden, r0, n, weight, vocab, [&](int c0, int cn) {
 #pragma omp parallel for schedule(static)
       for (int r = 0; r < n; ++r) {
         T* row = tile.logits + static_cast<size_t>(r) * cn;
@@ -174,7 +179,7 @@ void LmHeadBackward(const T* hidden, int rows, int dim, const T* weight, int voc
               options.gemm);
       Gemm<T>(Transpose::kYes, Transpose::kNo, cn, dim, n, T(1), tile.logits, cn, tile.rows, dim,
               T(1), dweight + static_cast<size_t>(c0) * dim, dim, options.gemm);
-    }
+    });
   }
 }
 
@@ -185,15 +190,12 @@ void LmHeadLogits(const T* hidden, int rows, int dim, const T* weight, int vocab
   Tile<T> tile(scratch, options, dim);
   for (int r0 = 0; r0 < rows; r0 += options.row_tile) {
     const int n = std::min(options.row_tile, rows - r0);
-    tile.Load(hidden, r0, n);
-    for (int c0 = 0; c0 < vocab; c0 += options.vocab_chunk) {
-      const int cn = std::min(options.vocab_chunk, vocab - c0);
-      tile.ComputeLogits(weight, c0, cn);
+    tile.Sweep(hidden, r0, n, weight, vocab, [&](int c0, int cn) {
       for (int r = 0; r < n; ++r) {
         std::memcpy(logits + static_cast<size_t>(r0 + r) * vocab + c0,
                     tile.logits + static_cast<size_t>(r) * cn, cn * sizeof(T));
       }
-    }
+    });
   }
 }
 

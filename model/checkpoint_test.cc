@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <vector>
 
 #include "core/logging.h"
@@ -22,10 +23,7 @@ std::string MakeTempDir() {
 }
 
 std::unique_ptr<Model> TinyModel(uint64_t seed) {
-  auto model = Model::Create(testing::TinyHybridConfig());
-  CHECK_OK(model.status());
-  (*model)->InitializeRandom(seed);
-  return std::move(*model);
+  return testing::MakeModel(testing::TinyHybridConfig(), seed);
 }
 
 // Writes a safetensors file from a literal header and data bytes.
@@ -155,6 +153,19 @@ class CorruptFileTest : public ::testing::Test {
     arena_->Fill(42.0f);
   }
   Status Load() { return LoadWeights(path_, model_->config(), arena_.get()); }
+  // Writes the model's tensors to path_; `edit` may change a tensor's dtype or shape, or
+  // return false to leave it out.
+  void WriteEdited(
+      const std::function<bool(const std::string&, DType*, std::vector<int64_t>*)>& edit) {
+    SafetensorsWriter writer;
+    for (const TensorInfo& t : arena_->layout().tensors()) {
+      DType dtype = DType::kF32;
+      std::vector<int64_t> shape = t.shape;
+      if (edit(t.name, &dtype, &shape))
+        writer.Add(t.name, dtype, shape, model_->params().data() + t.offset);
+    }
+    ASSERT_TRUE(writer.Write(path_).ok());
+  }
   void TearDown() override {
     EXPECT_EQ(arena_->data()[0], 42.0f) << "a failed load changed the arena";
   }
@@ -181,13 +192,10 @@ TEST_F(CorruptFileTest, BadHeaderJson) {
 }
 
 TEST_F(CorruptFileTest, WrongShape) {
-  SafetensorsWriter writer;
-  for (const TensorInfo& t : arena_->layout().tensors()) {
-    std::vector<int64_t> shape = t.shape;
-    if (t.name == "model.layers.0.self_attn.qkv_proj.weight") std::swap(shape[0], shape[1]);
-    writer.Add(t.name, DType::kF32, shape, model_->params().data() + t.offset);
-  }
-  ASSERT_TRUE(writer.Write(path_).ok());
+  WriteEdited([](const std::string& name, DType*, std::vector<int64_t>* shape) {
+    if (name == "model.layers.0.self_attn.qkv_proj.weight") std::swap((*shape)[0], (*shape)[1]);
+    return true;
+  });
   ExpectErrorNaming(Load(), path_,
                     "model.layers.0.self_attn.qkv_proj.weight': shape [8, 24], expected [24, 8]");
 }
@@ -197,23 +205,17 @@ TEST_F(CorruptFileTest, UnknownDtype) {
            R"({"model.norm.weight": {"dtype": "F33", "shape": [8], "data_offsets": [0, 32]}})",
            std::string(32, '\0'));
   ExpectErrorNaming(Load(), path_, "'model.norm.weight': unknown dtype 'F33'");
-  SafetensorsWriter writer;
-  for (const TensorInfo& t : arena_->layout().tensors()) {
-    writer.Add(t.name, t.name == "model.norm.weight" ? DType::kI32 : DType::kF32, t.shape,
-               model_->params().data() + t.offset);
-  }
-  ASSERT_TRUE(writer.Write(path_).ok());
+  WriteEdited([](const std::string& name, DType* dtype, std::vector<int64_t>*) {
+    if (name == "model.norm.weight") *dtype = DType::kI32;
+    return true;
+  });
   ExpectErrorNaming(Load(), path_, "'model.norm.weight': dtype I32 is not a float type");
 }
 
 TEST_F(CorruptFileTest, MissingTensor) {
-  SafetensorsWriter writer;
-  for (const TensorInfo& t : arena_->layout().tensors()) {
-    if (t.name != "model.layers.2.post_attention_layernorm.weight") {
-      writer.Add(t.name, DType::kF32, t.shape, model_->params().data() + t.offset);
-    }
-  }
-  ASSERT_TRUE(writer.Write(path_).ok());
+  WriteEdited([](const std::string& name, DType*, std::vector<int64_t>*) {
+    return name != "model.layers.2.post_attention_layernorm.weight";
+  });
   ExpectErrorNaming(Load(), path_,
                     "missing tensor 'model.layers.2.post_attention_layernorm.weight'");
 }

@@ -198,24 +198,26 @@ StatusOr<ModelConfig> LoadModelConfig(const std::string& path) {
 }
 
 Status ValidateModelConfig(const ModelConfig& c, std::string_view source) {
-  auto positive = [&](const char* key, double value) -> Status {
-    if (value > 0) return Status::Ok();
-    return InvalidArgumentError(
-        KeyError(source, key, "must be positive, got " + std::to_string(value)));
-  };
-  RETURN_IF_ERROR(positive("vocab_size", c.vocab_size));
-  RETURN_IF_ERROR(positive("hidden_size", c.hidden_size));
-  RETURN_IF_ERROR(positive("intermediate_size", c.intermediate_size));
-  RETURN_IF_ERROR(positive("num_hidden_layers", c.num_hidden_layers));
-  RETURN_IF_ERROR(positive("num_attention_heads", c.num_attention_heads));
-  RETURN_IF_ERROR(positive("num_key_value_heads", c.num_key_value_heads));
-  RETURN_IF_ERROR(positive("head_dim", c.head_dim));
-  RETURN_IF_ERROR(positive("block_size", c.block_size));
-  RETURN_IF_ERROR(positive("rms_norm_eps", c.rms_norm_eps));
-  RETURN_IF_ERROR(positive("rope_theta", c.rope_theta));
-  RETURN_IF_ERROR(positive("max_position_embeddings", c.max_position_embeddings));
-  RETURN_IF_ERROR(positive("num_local_experts", c.num_local_experts));
-  RETURN_IF_ERROR(positive("num_experts_per_tok", c.num_experts_per_tok));
+  const std::pair<const char*, double> must_be_positive[] = {
+      {"vocab_size", c.vocab_size},
+      {"hidden_size", c.hidden_size},
+      {"intermediate_size", c.intermediate_size},
+      {"num_hidden_layers", c.num_hidden_layers},
+      {"num_attention_heads", c.num_attention_heads},
+      {"num_key_value_heads", c.num_key_value_heads},
+      {"head_dim", c.head_dim},
+      {"block_size", c.block_size},
+      {"rms_norm_eps", c.rms_norm_eps},
+      {"rope_theta", c.rope_theta},
+      {"max_position_embeddings", c.max_position_embeddings},
+      {"num_local_experts", c.num_local_experts},
+      {"num_experts_per_tok", c.num_experts_per_tok}};
+  for (const auto& [key, value] : must_be_positive) {
+    if (!(value > 0)) {
+      return InvalidArgumentError(
+          KeyError(source, key, "must be positive, got " + std::to_string(value)));
+    }
+  }
   if (c.num_attention_heads % c.num_key_value_heads != 0) {
     return InvalidArgumentError(
         KeyError(source, "num_key_value_heads", "must divide num_attention_heads"));

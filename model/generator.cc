@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/logging.h"
 #include "model/tokenizer.h"
 
 namespace lightrl::model {

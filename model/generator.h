@@ -53,7 +53,7 @@ struct GeneratorOptions {
 
 class Generator {
  public:
-  // `model` must outlive the generator.
+  // `model` must outlive the generator; options.max_batch >= 1.
   Generator(Model* model, const GeneratorOptions& options);
 
   // Queues a request. InvalidArgument: empty prompt, ids outside the model's vocabulary, a
@@ -62,7 +62,8 @@ class Generator {
   Status Add(GenerationRequest request);
 
   // One token for every active sequence (see above), in order of admission. Errors come
-  // only from the model (none are expected for validated requests).
+  // only from the model (none are expected for validated requests); the request being
+  // admitted is then dropped.
   StatusOr<std::vector<StepOutput>> Step();
 
   int active() const { return static_cast<int>(active_.size()); }

@@ -28,12 +28,7 @@ ModelConfig GenerationConfig() {
   return c;
 }
 
-std::unique_ptr<Model> MakeModel(const ModelConfig& config, uint64_t seed) {
-  auto model = Model::Create(config);
-  EXPECT_TRUE(model.ok()) << model.status();
-  (*model)->InitializeRandom(seed);
-  return std::move(*model);
-}
+using testing::MakeModel;
 
 std::vector<int32_t> Prompt(int length, int salt, int vocab) {
   std::vector<int32_t> p(length);
@@ -69,6 +64,16 @@ std::map<uint64_t, Completion> RunAll(Generator& gen,
   return done;
 }
 
+// The finished sequences as a training batch with the loss mask on the completions.
+PackedBatch RecomputeBatch(const std::map<uint64_t, Completion>& done) {
+  std::vector<std::vector<int32_t>> prompts, completions;
+  for (const auto& [id, c] : done) {
+    prompts.push_back(c.prompt);
+    completions.push_back(c.tokens);
+  }
+  return testing::PromptCompletionBatch(prompts, completions);
+}
+
 // Max |generation log-prob − training-forward log-prob| over all completion tokens.
 struct Agreement {
   double max_diff = 0;
@@ -77,16 +82,9 @@ struct Agreement {
 
 Agreement CompareWithRecompute(Model& model, const std::map<uint64_t, Completion>& done,
                                double temperature) {
-  PackedBatch batch;
+  const PackedBatch batch = RecomputeBatch(done);
   std::vector<const Completion*> order;
-  for (const auto& [id, c] : done) {
-    std::vector<int32_t> seq = c.prompt;
-    seq.insert(seq.end(), c.tokens.begin(), c.tokens.end());
-    std::vector<uint8_t> mask(seq.size(), 0);
-    std::fill(mask.begin() + c.prompt.size(), mask.end(), 1);
-    batch.Append(seq, mask);
-    order.push_back(&c);
-  }
+  for (const auto& [id, c] : done) order.push_back(&c);
   auto out = model.Forward(batch, {.keep_activations = false, .temperature = temperature});
   EXPECT_TRUE(out.ok());
   Agreement a;
@@ -307,14 +305,9 @@ TEST(GeneratorTest, Bf16HeadVersusFp32HeadCorrelation) {
     requests.push_back({static_cast<uint64_t>(i), Prompt(4 + i, i, c.vocab_size), p});
   }
   const auto done = RunAll(gen, requests);
-  PackedBatch batch;
+  const PackedBatch batch = RecomputeBatch(done);
   std::vector<double> rollout_p, learner_p;
   for (const auto& [id, comp] : done) {
-    std::vector<int32_t> seq = comp.prompt;
-    seq.insert(seq.end(), comp.tokens.begin(), comp.tokens.end());
-    std::vector<uint8_t> mask(seq.size(), 0);
-    std::fill(mask.begin() + comp.prompt.size(), mask.end(), 1);
-    batch.Append(seq, mask);
     for (float lp : comp.model_logprobs) rollout_p.push_back(std::exp(lp));
   }
   auto out = learner->Forward(batch, {.keep_activations = false});

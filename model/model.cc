@@ -80,6 +80,16 @@ void ModelT<T>::InitializeRandom(uint64_t seed) {
 }
 
 template <typename T>
+std::pair<T, T> ModelT<T>::AttentionResidualFactors(int layer) const {
+  if (config_.layer_types[layer] == AttentionType::kLightning) {
+    return {static_cast<T>(config_.linear_attn_alpha_factor),
+            static_cast<T>(config_.linear_attn_beta_factor)};
+  }
+  return {static_cast<T>(config_.full_attn_alpha_factor),
+          static_cast<T>(config_.full_attn_beta_factor)};
+}
+
+template <typename T>
 kernels::LmHeadOptions ModelT<T>::HeadOptions(double temperature) const {
   kernels::LmHeadOptions options;
   options.inv_temperature = 1.0 / temperature;
@@ -115,11 +125,7 @@ void ModelT<T>::DecoderLayer(int layer, int rows, const Projector& project, Laye
   const size_t n = static_cast<size_t>(rows) * config_.hidden_size;
   const T eps = static_cast<T>(config_.rms_norm_eps);
   const T* params = params_.data();
-  const bool lightning = config_.layer_types[layer] == AttentionType::kLightning;
-  const T alpha =
-      static_cast<T>(lightning ? config_.linear_attn_alpha_factor : config_.full_attn_alpha_factor);
-  const T beta =
-      static_cast<T>(lightning ? config_.linear_attn_beta_factor : config_.full_attn_beta_factor);
+  const auto [alpha, beta] = AttentionResidualFactors(layer);
   act->x_in.assign(x, x + n);
   act->a.resize(n);
   act->inv_in.resize(rows);
@@ -240,11 +246,7 @@ void ModelT<T>::BackwardLayer(int layer, T* dx) {
   T* grads = grads_.data();
   const int32_t* offsets = kept_->seq_offsets.data();
   const int num_seqs = static_cast<int>(kept_->seq_offsets.size()) - 1;
-  const bool lightning = config_.layer_types[layer] == AttentionType::kLightning;
-  const T alpha =
-      static_cast<T>(lightning ? config_.linear_attn_alpha_factor : config_.full_attn_alpha_factor);
-  const T beta =
-      static_cast<T>(lightning ? config_.linear_attn_beta_factor : config_.full_attn_beta_factor);
+  const auto [alpha, beta] = AttentionResidualFactors(layer);
   T* d_branch = workspace_.Get(Slot::kDBranch, n);
   T* d_norm = workspace_.Get(Slot::kDNorm, n);
   // x_out = α_mlp·b + β_mlp·MoE(b)
@@ -258,7 +260,7 @@ void ModelT<T>::BackwardLayer(int layer, T* dx) {
   Scale(dx, alpha, n, d_norm);
   Scale(dx, beta, n, d_branch);
   const int m = mixer_index_[layer];
-  if (lightning) {
+  if (config_.layer_types[layer] == AttentionType::kLightning) {
     lightning_[m].Backward(params, act.a.data(), rows, offsets, num_seqs, gemm, &act.lightning,
                            d_branch, grads, d_norm, &workspace_);
   } else {

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -134,6 +135,8 @@ class ModelT {
                 std::vector<std::vector<T>>* hidden_states, RouterStats* stats);
   void BackwardLayer(int layer, T* dx);
   Projector TrunkProjector(int row_group) const;
+  // (α, β) of the attention branch's residual for `layer`'s attention type.
+  std::pair<T, T> AttentionResidualFactors(int layer) const;
   // h [rows, hidden] ← final RMSNorm of x (inv_rms nullable).
   void FinalNorm(const T* x, int rows, T* h, T* inv_rms) const;
 

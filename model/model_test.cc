@@ -15,13 +15,7 @@
 namespace lightrl::model {
 namespace {
 
-std::unique_ptr<Model> MakeModel(const ModelConfig& config, uint64_t seed,
-                                 const Precision& precision = {}) {
-  auto model = Model::Create(config, precision);
-  EXPECT_TRUE(model.ok()) << model.status();
-  (*model)->InitializeRandom(seed);
-  return std::move(*model);
-}
+using testing::MakeModel;
 
 TEST(ModelTest, LogProbsEqualMaterializedLogSoftmax) {
   const ModelConfig c = testing::TinyHybridConfig();

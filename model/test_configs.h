@@ -3,10 +3,13 @@
 #define LIGHTRL_MODEL_TEST_CONFIGS_H_
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <vector>
 
+#include "core/logging.h"
 #include "model/config.h"
+#include "model/model.h"
 #include "model/packed_batch.h"
 
 namespace lightrl::model::testing {
@@ -54,6 +57,29 @@ inline PackedBatch RandomBatch(const std::vector<int>& lengths, int prompt, int 
       mask[i] = i >= prompt;
     }
     batch.Append(tokens, mask);
+  }
+  return batch;
+}
+
+// A model with transformers-style random weights (dies on an invalid config).
+inline std::unique_ptr<Model> MakeModel(const ModelConfig& config, uint64_t seed,
+                                        const Precision& precision = {}) {
+  auto model = Model::Create(config, precision);
+  CHECK_OK(model.status());
+  (*model)->InitializeRandom(seed);
+  return std::move(*model);
+}
+
+// Each prompt followed by its completion, with the loss mask on the completion.
+inline PackedBatch PromptCompletionBatch(const std::vector<std::vector<int32_t>>& prompts,
+                                         const std::vector<std::vector<int32_t>>& completions) {
+  PackedBatch batch;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    std::vector<int32_t> seq = prompts[i];
+    seq.insert(seq.end(), completions[i].begin(), completions[i].end());
+    std::vector<uint8_t> mask(seq.size(), 0);
+    std::fill(mask.begin() + prompts[i].size(), mask.end(), 1);
+    batch.Append(seq, mask);
   }
   return batch;
 }
