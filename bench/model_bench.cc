@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
-#include "kernels/threading.h"
+#include "kernels/parallel.h"
 #include "model/config.h"
 #include "model/generator.h"
 #include "model/model.h"

@@ -1,8 +1,10 @@
 #include "kernels/adamw.h"
 
 #include <cmath>
+#include <vector>
 
 #include "core/logging.h"
+#include "kernels/parallel.h"
 
 namespace lightrl::kernels {
 
@@ -15,28 +17,34 @@ void AdamWUpdate(T* param, const T* grad, T* m, T* v, size_t n, const AdamWHyper
   const T step_size = static_cast<T>(hyper.lr / (1.0 - std::pow(hyper.beta1, step)));
   const T correction2_sqrt = static_cast<T>(std::sqrt(1.0 - std::pow(hyper.beta2, step)));
   const T eps = static_cast<T>(hyper.eps);
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) {
+  ParallelForIndex(n, 8, [&](int64_t i) {
     const T g = grad[i];
     m[i] = b1 * m[i] + (T(1) - b1) * g;
     v[i] = b2 * v[i] + (T(1) - b2) * g * g;
     const T denom = std::sqrt(v[i]) / correction2_sqrt + eps;
     param[i] = param[i] * decay - step_size * m[i] / denom;
-  }
+  });
 }
 
 template <typename T>
 double SumOfSquares(const T* x, size_t n) {
-  double sum = 0;
-#pragma omp parallel for schedule(static) reduction(+ : sum)
-  for (size_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-  return sum;
+  std::vector<double> partial(NumThreads(), 0.0);
+  ParallelFor(n, 2, [&](int64_t begin, int64_t end) {
+    double sum = 0;
+    for (int64_t i = begin; i < end; ++i)
+      sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    partial[ThreadIndex()] += sum;
+  });
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
 }
 
 template <typename T>
 void ScaleInPlace(T* x, size_t n, T s) {
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) x[i] *= s;
+  ParallelFor(n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) x[i] *= s;
+  });
 }
 
 #define LIGHTRL_INSTANTIATE_ADAMW(T)                                                               \

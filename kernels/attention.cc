@@ -7,6 +7,7 @@
 
 #include "core/logging.h"
 #include "kernels/fast_exp.h"
+#include "kernels/parallel.h"
 
 namespace lightrl::kernels {
 
@@ -60,22 +61,20 @@ void AttentionForward(const T* q, int ldq, const T* k, int ldk, const T* v, int 
   const int ldo = shape.heads * d;
   const int longest = MaxLength(seq_offsets, num_seqs);
   const int tasks = num_seqs * shape.heads;
-#pragma omp parallel
-  {
-    std::vector<T> scores(longest);
-#pragma omp for schedule(dynamic, 1)
-    for (int task = 0; task < tasks; ++task) {
-      const int s = task / shape.heads, h = task % shape.heads, g = h / group;
-      const ptrdiff_t row0 = seq_offsets[s];
-      const T* ks = k + row0 * ldk + g * d;
-      const T* vs = v + row0 * ldv + g * d;
-      for (int t = 0; t < seq_offsets[s + 1] - row0; ++t) {
-        const ptrdiff_t row = row0 + t;
-        AttentionRow(q + row * ldq + h * d, ks, ldk, vs, ldv, t + 1, d, static_cast<T>(shape.scale),
-                     out + row * ldo + h * d, lse + row * shape.heads + h, scores.data());
-      }
+  std::vector<std::vector<T>> scores(NumThreads(), std::vector<T>(longest));
+  ParallelForEach(tasks, static_cast<int64_t>(longest) * longest * d, [&](int64_t task) {
+    const int s = static_cast<int>(task / shape.heads), h = static_cast<int>(task % shape.heads),
+              g = h / group;
+    const ptrdiff_t row0 = seq_offsets[s];
+    const T* ks = k + row0 * ldk + g * d;
+    const T* vs = v + row0 * ldv + g * d;
+    T* scratch = scores[ThreadIndex()].data();
+    for (int t = 0; t < seq_offsets[s + 1] - row0; ++t) {
+      const ptrdiff_t row = row0 + t;
+      AttentionRow(q + row * ldq + h * d, ks, ldk, vs, ldv, t + 1, d, static_cast<T>(shape.scale),
+                   out + row * ldo + h * d, lse + row * shape.heads + h, scratch);
     }
-  }
+  });
 }
 
 template <typename T>
@@ -89,9 +88,10 @@ void AttentionBackward(const T* q, int ldq, const T* k, int ldk, const T* v, int
   // Parallel over (sequence, kv head): the query heads of a group accumulate into the
   // same dk/dv rows, so one task owns them.
   const int tasks = num_seqs * shape.kv_heads;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int task = 0; task < tasks; ++task) {
-    const int s = task / shape.kv_heads, g = task % shape.kv_heads;
+  const int64_t longest = MaxLength(seq_offsets, num_seqs);
+  ParallelForEach(tasks, longest * longest * d * group, [&](int64_t task) {
+    const int s = static_cast<int>(task / shape.kv_heads),
+              g = static_cast<int>(task % shape.kv_heads);
     const ptrdiff_t row0 = seq_offsets[s];
     const int len = seq_offsets[s + 1] - static_cast<int>(row0);
     for (int t = 0; t < len; ++t) {
@@ -132,7 +132,7 @@ void AttentionBackward(const T* q, int ldq, const T* k, int ldk, const T* v, int
         }
       }
     }
-  }
+  });
 }
 
 #define LIGHTRL_INSTANTIATE_ATTENTION(T)                                                         \

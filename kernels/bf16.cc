@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/parallel.h"
+
 namespace lightrl::kernels {
 
 float RoundToBf16(float x) {
@@ -20,8 +22,10 @@ float RoundToBf16(float x) {
 
 template <typename T>
 void RoundToBf16(const T* in, T* out, size_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (size_t i = 0; i < n; ++i) out[i] = static_cast<T>(RoundToBf16(static_cast<float>(in[i])));
+  ParallelFor(n, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      out[i] = static_cast<T>(RoundToBf16(static_cast<float>(in[i])));
+  });
 }
 
 template void RoundToBf16<float>(const float*, float*, size_t);

@@ -1,7 +1,6 @@
 #include "kernels/gemm.h"
 
 #include <cblas.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -9,6 +8,7 @@
 
 #include "core/logging.h"
 #include "kernels/bf16.h"
+#include "kernels/parallel.h"
 
 namespace lightrl::kernels {
 namespace {
@@ -26,7 +26,7 @@ void CallBlas(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, doubl
 }
 
 // Below this many multiply-adds a GEMM runs in the calling thread.
-constexpr double kParallelMacs = 1 << 17;
+constexpr int64_t kParallelMacs = 1 << 17;
 // From this many rows of C per thread on, the rows are split (measured on 2 Zen 4 cores:
 // as fast as OpenBLAS's own threading); fewer rows split the columns instead.
 constexpr int kMinRowsPerThread = 128;
@@ -34,7 +34,7 @@ constexpr int kMinRowsPerThread = 128;
 constexpr int kRowAlign = 16;
 constexpr int kColumnAlign = 32;
 
-// OpenBLAS runs single-threaded; the OpenMP pool splits the work (see threading.h).
+// OpenBLAS runs single-threaded; the kernels' pool splits the work (parallel.h).
 void UseSingleThreadedBlas() {
   static const bool done = [] {
     openblas_set_num_threads(1);
@@ -55,7 +55,7 @@ template <typename T>
 void ParallelBlas(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, T alpha, const T* a,
                   int lda, const T* b, int ldb, T beta, T* c, int ldc) {
   UseSingleThreadedBlas();
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int threads = internal::InsidePool() ? 1 : NumThreads();
   if (threads == 1 || static_cast<double>(m) * n * k < kParallelMacs) {
     CallBlas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
@@ -63,13 +63,12 @@ void ParallelBlas(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, T
   int block = 0;
   if (m >= kMinRowsPerThread * threads) {
     const int parts = Blocks(m, threads, kRowAlign, &block);
-#pragma omp parallel for num_threads(parts) schedule(static, 1)
-    for (int part = 0; part < parts; ++part) {
-      const int m0 = part * block, rows = std::min(block, m - m0);
+    ParallelForIndex(parts, kParallelMacs, [&](int64_t part) {
+      const int m0 = static_cast<int>(part) * block, rows = std::min(block, m - m0);
       const T* a_part = ta == CblasNoTrans ? a + static_cast<size_t>(m0) * lda : a + m0;
       CallBlas(ta, tb, rows, n, k, alpha, a_part, lda, b, ldb, beta,
                c + static_cast<size_t>(m0) * ldc, ldc);
-    }
+    });
     return;
   }
   const int parts = Blocks(n, threads, kColumnAlign, &block);
@@ -77,12 +76,11 @@ void ParallelBlas(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, T
     CallBlas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-#pragma omp parallel for num_threads(parts) schedule(static, 1)
-  for (int part = 0; part < parts; ++part) {
-    const int n0 = part * block, cols = std::min(block, n - n0);
+  ParallelForIndex(parts, kParallelMacs, [&](int64_t part) {
+    const int n0 = static_cast<int>(part) * block, cols = std::min(block, n - n0);
     const T* b_part = tb == CblasNoTrans ? b + n0 : b + static_cast<size_t>(n0) * ldb;
     CallBlas(ta, tb, m, cols, k, alpha, a, lda, b_part, ldb, beta, c + n0, ldc);
-  }
+  });
 }
 
 // Rounds a stored matrix of `rows` rows with stride `ld` (only the first `cols` of each

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/logging.h"
+#include "kernels/parallel.h"
 
 namespace lightrl::kernels {
 
@@ -101,15 +102,13 @@ std::vector<std::vector<T>> DecayTables(const LightningShape& shape, const T* sl
 template <typename T, typename Body>
 void ForEachSequenceHead(int num_seqs, const LightningShape& shape, Body&& body) {
   const int pairs = num_seqs * shape.heads;
-#pragma omp parallel
-  {
-    std::vector<T> state(static_cast<size_t>(shape.dim) * shape.dim);
-#pragma omp for schedule(dynamic, 1)
-    for (int p = 0; p < pairs; ++p) {
-      std::fill(state.begin(), state.end(), T(0));
-      body(p / shape.heads, p % shape.heads, state.data());
-    }
-  }
+  const size_t state_size = static_cast<size_t>(shape.dim) * shape.dim;
+  std::vector<std::vector<T>> states(NumThreads(), std::vector<T>(state_size));
+  ParallelForEach(pairs, static_cast<int64_t>(shape.block) * state_size, [&](int64_t p) {
+    std::vector<T>& state = states[ThreadIndex()];
+    std::fill(state.begin(), state.end(), T(0));
+    body(static_cast<int>(p / shape.heads), static_cast<int>(p % shape.heads), state.data());
+  });
 }
 
 // A view of `len` rows starting at `first`, read forward or (reversed) from the last row.

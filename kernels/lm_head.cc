@@ -7,6 +7,7 @@
 
 #include "core/logging.h"
 #include "kernels/fast_exp.h"
+#include "kernels/parallel.h"
 
 namespace lightrl::kernels {
 
@@ -130,13 +131,12 @@ void LmHeadForward(const T* hidden, int rows, int dim, const T* weight, int voca
     const int n = std::min(options.row_tile, rows - r0);
     std::fill(states.begin(), states.end(), LseState<T>());
     tile.Sweep(hidden, r0, n, weight, vocab, [&](int c0, int cn) {
-#pragma omp parallel for schedule(static)
-      for (int r = 0; r < n; ++r) {
+      ParallelForIndex(n, cn, [&](int64_t r) {
         const T* row = tile.logits + static_cast<size_t>(r) * cn;
         LseAccumulate(row, cn, &states[r]);
         const int t = targets[r0 + r];
         if (t >= c0 && t < c0 + cn) target_logit[r] = row[t - c0];
-      }
+      });
     });
     for (int r = 0; r < n; ++r) {
       lse[r0 + r] = states[r].Lse();
@@ -158,8 +158,7 @@ void LmHeadBackward(const T* hidden, int rows, int dim, const T* weight, int voc
   for (int r0 = 0; r0 < rows; r0 += options.row_tile) {
     const int n = std::min(options.row_tile, rows - r0);
     tile.Sweep(hidden, r0, n, weight, vocab, [&](int c0, int cn) {
-#pragma omp parallel for schedule(static)
-      for (int r = 0; r < n; ++r) {
+      ParallelForIndex(n, cn, [&](int64_t r) {
         T* row = tile.logits + static_cast<size_t>(r) * cn;
         const int i = r0 + r;
         const T g = dlogprob[i];
@@ -172,7 +171,7 @@ void LmHeadBackward(const T* hidden, int rows, int dim, const T* weight, int voc
           if (c0 + j == targets[i]) d += g;
           row[j] = d * inv_temperature;
         }
-      }
+      });
       T* dh = dhidden + static_cast<size_t>(r0) * dim;
       Gemm<T>(Transpose::kNo, Transpose::kNo, n, dim, cn, T(1), tile.logits, cn,
               weight + static_cast<size_t>(c0) * dim, dim, c0 == 0 ? T(0) : T(1), dh, dim,

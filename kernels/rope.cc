@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/logging.h"
+#include "kernels/parallel.h"
 
 namespace lightrl::kernels {
 namespace {
@@ -26,27 +27,26 @@ void Rotate(T* x, int rows, int ld, const RopeShape& shape, const int32_t* posit
   const int half = shape.rotary_dim / 2;
   if (half == 0) return;
   const std::vector<T> inv_freq = InverseFrequencies<T>(shape);
-#pragma omp parallel
-  {
-    std::vector<T> cos(half), sin(half);
-#pragma omp for schedule(static)
-    for (int r = 0; r < rows; ++r) {
-      const T pos = static_cast<T>(positions[r]);
-      for (int i = 0; i < half; ++i) {
-        const T angle = pos * inv_freq[i];
-        cos[i] = std::cos(angle);
-        sin[i] = sign * std::sin(angle);
-      }
-      for (int h = 0; h < shape.heads; ++h) {
-        T* head = x + static_cast<size_t>(r) * ld + static_cast<size_t>(h) * shape.head_dim;
-        for (int i = 0; i < half; ++i) {
-          const T a = head[i], b = head[i + half];
-          head[i] = a * cos[i] - b * sin[i];
-          head[i + half] = b * cos[i] + a * sin[i];
+  ParallelFor(
+      rows, static_cast<int64_t>(shape.heads) * shape.rotary_dim, [&](int64_t begin, int64_t end) {
+        std::vector<T> cos(half), sin(half);
+        for (int64_t r = begin; r < end; ++r) {
+          const T pos = static_cast<T>(positions[r]);
+          for (int i = 0; i < half; ++i) {
+            const T angle = pos * inv_freq[i];
+            cos[i] = std::cos(angle);
+            sin[i] = sign * std::sin(angle);
+          }
+          for (int h = 0; h < shape.heads; ++h) {
+            T* head = x + static_cast<size_t>(r) * ld + static_cast<size_t>(h) * shape.head_dim;
+            for (int i = 0; i < half; ++i) {
+              const T a = head[i], b = head[i + half];
+              head[i] = a * cos[i] - b * sin[i];
+              head[i + half] = b * cos[i] + a * sin[i];
+            }
+          }
         }
-      }
-    }
-  }
+      });
 }
 
 }  // namespace

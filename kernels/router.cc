@@ -6,6 +6,7 @@
 
 #include "core/logging.h"
 #include "kernels/fast_exp.h"
+#include "kernels/parallel.h"
 
 namespace lightrl::kernels {
 
@@ -13,8 +14,7 @@ template <typename T>
 void RouterForward(const T* logits, int rows, int experts, int top_k, T* probs, int32_t* indices,
                    T* weights) {
   CHECK(top_k >= 1 && top_k <= experts);
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rows; ++r) {
+  ParallelForIndex(rows, experts * top_k, [&](int64_t r) {
     const T* l = logits + static_cast<size_t>(r) * experts;
     T* p = probs + static_cast<size_t>(r) * experts;
     const T max_logit = *std::max_element(l, l + experts);
@@ -38,14 +38,13 @@ void RouterForward(const T* logits, int rows, int experts, int top_k, T* probs, 
       chosen_sum += p[best];
     }
     for (int slot = 0; slot < top_k; ++slot) w[slot] /= chosen_sum;
-  }
+  });
 }
 
 template <typename T>
 void RouterBackward(const T* probs, const int32_t* indices, const T* weights, const T* dweights,
                     const T* dprobs, int rows, int experts, int top_k, T* dlogits) {
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rows; ++r) {
+  ParallelForIndex(rows, experts * top_k, [&](int64_t r) {
     const T* p = probs + static_cast<size_t>(r) * experts;
     const int32_t* idx = indices + static_cast<size_t>(r) * top_k;
     const T* w = weights + static_cast<size_t>(r) * top_k;
@@ -63,7 +62,7 @@ void RouterBackward(const T* probs, const int32_t* indices, const T* weights, co
     T mean = 0;
     for (int e = 0; e < experts; ++e) mean += p[e] * dl[e];
     for (int e = 0; e < experts; ++e) dl[e] = p[e] * (dl[e] - mean);
-  }
+  });
 }
 
 template <typename T>

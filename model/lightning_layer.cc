@@ -6,6 +6,7 @@
 #include "kernels/activation.h"
 #include "kernels/gemm.h"
 #include "kernels/norm.h"
+#include "kernels/parallel.h"
 
 namespace lightrl::model {
 namespace {
@@ -106,15 +107,14 @@ void LightningLayer<T>::Prefill(const T* params, const T* a, int rows, const Pro
   Project(params, a, rows, project, act);
   const size_t state_size = static_cast<size_t>(dim_) * dim_;
   cache->state.assign(state_size * heads_, T(0));
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int h = 0; h < heads_; ++h) {
+  kernels::ParallelForEach(heads_, rows * dim_ * dim_, [&](int64_t h) {
     const T* q = act->act.data() + 3 * h * dim_;
     const kernels::LightningHeadView<T> view{q,          q + dim_,   q + 2 * dim_,
                                              3 * inner_, 3 * inner_, 3 * inner_};
     kernels::LightningSequenceForward(view, rows, dim_, decay_[h].data(), block_,
                                       act->core.data() + h * dim_, inner_,
                                       cache->state.data() + h * state_size);
-  }
+  });
   cache->rows_in_block = rows % block_;
   cache->keys.clear();
   cache->values.clear();
@@ -134,8 +134,7 @@ void LightningLayer<T>::Decode(const T* params, const T* a, int rows,
                                Activations* act, T* y) const {
   Project(params, a, rows, project, act);
   const size_t state_size = static_cast<size_t>(dim_) * dim_;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int r = 0; r < rows; ++r) {
+  kernels::ParallelForEach(rows, heads_ * dim_ * (dim_ + block_), [&](int64_t r) {
     LightningCache<T>& cache = *caches[r];
     const int i = cache.rows_in_block;
     const T* row = act->act.data() + static_cast<size_t>(r) * 3 * inner_;
@@ -152,7 +151,7 @@ void LightningLayer<T>::Decode(const T* params, const T* a, int rows,
     }
     if (i + 1 < block_) {
       cache.rows_in_block = i + 1;
-      continue;
+      return;
     }
     for (int h = 0; h < heads_; ++h) {
       kernels::LightningFoldBlock(cache.keys.data() + h * dim_, inner_,
@@ -162,7 +161,7 @@ void LightningLayer<T>::Decode(const T* params, const T* a, int rows,
     cache.keys.clear();
     cache.values.clear();
     cache.rows_in_block = 0;
-  }
+  });
   Finish(params, rows, project, act, y);
 }
 

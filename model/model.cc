@@ -6,6 +6,7 @@
 
 #include "core/logging.h"
 #include "kernels/norm.h"
+#include "kernels/parallel.h"
 #include "kernels/router.h"
 #include "model/layer_activations.h"
 
@@ -19,15 +20,17 @@ std::string LayerName(int layer, const char* suffix) {
 // out = alpha · a + beta · b, element-wise over n values.
 template <typename T>
 void Blend(const T* a, T alpha, const T* b, T beta, size_t n, T* out) {
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) out[i] = a[i] * alpha + b[i] * beta;
+  kernels::ParallelFor(n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = a[i] * alpha + b[i] * beta;
+  });
 }
 
 // out = s · in.
 template <typename T>
 void Scale(const T* in, T s, size_t n, T* out) {
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) out[i] = in[i] * s;
+  kernels::ParallelFor(n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = in[i] * s;
+  });
 }
 
 }  // namespace
@@ -105,11 +108,10 @@ Projector ModelT<T>::TrunkProjector(int row_group) const {
 template <typename T>
 void ModelT<T>::Embed(std::span<const int32_t> tokens, T* x) const {
   const int h = config_.hidden_size;
-#pragma omp parallel for schedule(static)
-  for (size_t r = 0; r < tokens.size(); ++r) {
+  kernels::ParallelForIndex(tokens.size(), 1, [&](int64_t r) {
     std::memcpy(x + r * h, params_.data() + embed_ + static_cast<size_t>(tokens[r]) * h,
                 sizeof(T) * h);
-  }
+  });
 }
 
 template <typename T>

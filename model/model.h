@@ -14,7 +14,7 @@
 //
 // Thread-safety: not thread-safe. One thread drives a model; Forward/Backward/decoding
 // must not overlap, and weights must not change during a call. The kernels use the
-// OpenMP and OpenBLAS pools internally (kernels/threading.h).
+// kernels thread pool internally (kernels/parallel.h).
 #ifndef LIGHTRL_MODEL_MODEL_H_
 #define LIGHTRL_MODEL_MODEL_H_
 

@@ -6,6 +6,7 @@
 #include "core/logging.h"
 #include "kernels/activation.h"
 #include "kernels/gemm.h"
+#include "kernels/parallel.h"
 #include "kernels/router.h"
 
 namespace lightrl::model {
@@ -68,11 +69,10 @@ void MoeLayer<T>::Forward(const T* params, const T* b, int rows, const Projector
   act->gate_up.resize(static_cast<size_t>(pairs) * 2 * inter_);
   act->inner.resize(static_cast<size_t>(pairs) * inter_);
   act->expert_out.resize(static_cast<size_t>(pairs) * hidden_);
-#pragma omp parallel for schedule(static)
-  for (int p = 0; p < pairs; ++p) {
+  kernels::ParallelForIndex(pairs, hidden_, [&](int64_t p) {
     std::memcpy(act->gathered.data() + static_cast<size_t>(act->slot_position[p]) * hidden_,
                 b + static_cast<size_t>(p / top_k_) * hidden_, sizeof(T) * hidden_);
-  }
+  });
   for (int e = 0; e < experts_; ++e) {
     const int begin = act->expert_offsets[e], count = act->expert_offsets[e + 1] - begin;
     if (count == 0) continue;
@@ -84,8 +84,7 @@ void MoeLayer<T>::Forward(const T* params, const T* b, int rows, const Projector
     project(inner, count, inter_, params + w2_[e], hidden_,
             act->expert_out.data() + static_cast<size_t>(begin) * hidden_);
   }
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rows; ++r) {
+  kernels::ParallelForIndex(rows, hidden_, [&](int64_t r) {
     T* out = z + static_cast<size_t>(r) * hidden_;
     std::fill(out, out + hidden_, T(0));
     for (int e = 0; e < experts_; ++e) {
@@ -97,7 +96,7 @@ void MoeLayer<T>::Forward(const T* params, const T* b, int rows, const Projector
         for (int c = 0; c < hidden_; ++c) out[c] += y[c] * w;
       }
     }
-  }
+  });
 }
 
 template <typename T>
@@ -107,8 +106,7 @@ void MoeLayer<T>::Backward(const T* params, const T* b, int rows, const kernels:
   const int pairs = rows * top_k_;
   std::vector<T> d_weights(pairs);
   T* d_out = ws->Get(Slot::kLayerA, static_cast<size_t>(pairs) * hidden_);
-#pragma omp parallel for schedule(static)
-  for (int p = 0; p < pairs; ++p) {
+  kernels::ParallelForIndex(pairs, hidden_, [&](int64_t p) {
     const T* g = dz + static_cast<size_t>(p / top_k_) * hidden_;
     const T* y = act->expert_out.data() + static_cast<size_t>(act->slot_position[p]) * hidden_;
     T* dy = d_out + static_cast<size_t>(act->slot_position[p]) * hidden_;
@@ -120,7 +118,7 @@ void MoeLayer<T>::Backward(const T* params, const T* b, int rows, const kernels:
       dy[c] = g[c] * w;
     }
     d_weights[p] = dot;
-  }
+  });
   T* d_inner = ws->Get(Slot::kLayerB, static_cast<size_t>(pairs) * inter_);
   T* d_gate_up = ws->Get(Slot::kLayerC, static_cast<size_t>(pairs) * 2 * inter_);
   T* d_gathered = ws->Get(Slot::kLayerD, static_cast<size_t>(pairs) * hidden_);
@@ -144,14 +142,13 @@ void MoeLayer<T>::Backward(const T* params, const T* b, int rows, const kernels:
                      2 * inter_, params + w13_[e], hidden_, T(0),
                      d_gathered + static_cast<size_t>(begin) * hidden_, hidden_, gemm);
   }
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rows; ++r) {
+  kernels::ParallelForIndex(rows, hidden_, [&](int64_t r) {
     T* out = db + static_cast<size_t>(r) * hidden_;
     for (int s = 0; s < top_k_; ++s) {
       const T* g = d_gathered + static_cast<size_t>(act->slot_position[r * top_k_ + s]) * hidden_;
       for (int c = 0; c < hidden_; ++c) out[c] += g[c];
     }
-  }
+  });
   std::vector<T> d_probs, d_logits(static_cast<size_t>(rows) * experts_);
   if (aux_dprob != nullptr) {
     d_probs.resize(d_logits.size());

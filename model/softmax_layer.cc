@@ -5,6 +5,7 @@
 
 #include "core/logging.h"
 #include "kernels/gemm.h"
+#include "kernels/parallel.h"
 
 namespace lightrl::model {
 namespace {
@@ -104,23 +105,24 @@ void SoftmaxLayer<T>::Decode(const T* params, const T* a, int rows, KvCache<T>* 
   for (int r = 0; r < rows; ++r) positions[r] = caches[r]->length;
   Project(params, a, rows, positions.data(), project, act);
   const int group = shape_.heads / shape_.kv_heads, d = shape_.head_dim;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int r = 0; r < rows; ++r) {
-    KvCache<T>& cache = *caches[r];
-    const T* row = act->proj.data() + static_cast<size_t>(r) * width_;
-    cache.keys.insert(cache.keys.end(), row + inner_, row + inner_ + kv_);
-    cache.values.insert(cache.values.end(), row + inner_ + kv_, row + width_);
-    ++cache.length;
-    std::vector<T> scores(cache.length);
-    for (int h = 0; h < shape_.heads; ++h) {
-      const int g = h / group;
-      kernels::AttentionRow(
-          row + h * d, cache.keys.data() + g * d, kv_, cache.values.data() + g * d, kv_,
-          cache.length, d, static_cast<T>(shape_.scale),
-          act->out.data() + static_cast<size_t>(r) * inner_ + h * d,
-          act->lse.data() + static_cast<size_t>(r) * shape_.heads + h, scores.data());
-    }
-  }
+  kernels::ParallelForEach(
+      rows, static_cast<int64_t>(shape_.heads) * shape_.head_dim * caches[0]->length,
+      [&](int64_t r) {
+        KvCache<T>& cache = *caches[r];
+        const T* row = act->proj.data() + static_cast<size_t>(r) * width_;
+        cache.keys.insert(cache.keys.end(), row + inner_, row + inner_ + kv_);
+        cache.values.insert(cache.values.end(), row + inner_ + kv_, row + width_);
+        ++cache.length;
+        std::vector<T> scores(cache.length);
+        for (int h = 0; h < shape_.heads; ++h) {
+          const int g = h / group;
+          kernels::AttentionRow(
+              row + h * d, cache.keys.data() + g * d, kv_, cache.values.data() + g * d, kv_,
+              cache.length, d, static_cast<T>(shape_.scale),
+              act->out.data() + static_cast<size_t>(r) * inner_ + h * d,
+              act->lse.data() + static_cast<size_t>(r) * shape_.heads + h, scores.data());
+        }
+      });
   project(act->out.data(), rows, inner_, params + o_, hidden_, y);
 }
 
