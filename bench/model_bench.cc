@@ -76,25 +76,31 @@ double SgemmPeak(const Options& o) {
   return 2.0 * n * n * n / seconds;
 }
 
-// Forward FLOPs of one training sequence of `len` tokens (all but the first are targets):
-// every matrix product plus the attention cores; the training step counts 3× this.
-double ForwardFlops(const model::ModelConfig& c, int len) {
+// Forward FLOPs of one token that attends to `context` tokens (itself included): every
+// matrix product plus the attention cores.
+double TokenFlops(const model::ModelConfig& c, double context) {
   const double h = c.hidden_size, inner = double(c.num_attention_heads) * c.head_dim;
-  const double kv = double(c.num_key_value_heads) * c.head_dim, d = c.head_dim,
-               heads = c.num_attention_heads;
+  const double kv = double(c.num_key_value_heads) * c.head_dim, d = c.head_dim;
+  const double heads = c.num_attention_heads;
   const double moe =
       2 * h * c.num_local_experts + c.num_experts_per_tok * 6 * h * c.intermediate_size;
-  double per_token = 0;
+  double flops = 2 * h * c.vocab_size;
   for (model::AttentionType t : c.layer_types) {
     if (t == model::AttentionType::kLightning) {
-      const double pairs = std::min<double>(c.block_size, len) / 2.0 + 0.5;
-      per_token += 2 * h * 4 * inner + 2 * inner * h + heads * (4 * d * pairs + 4 * d * d);
+      const double in_block = std::min<double>(c.block_size, context) / 2.0 + 0.5;
+      flops += 2 * h * 4 * inner + 2 * inner * h + heads * (4 * d * in_block + 4 * d * d);
     } else {
-      per_token += 2 * h * (inner + 2 * kv) + 2 * inner * h + heads * 4 * d * (len + 1) / 2.0;
+      flops += 2 * h * (inner + 2 * kv) + 2 * inner * h + heads * 4 * d * context;
     }
-    per_token += moe;
+    flops += moe;
   }
-  return per_token * len + 2 * h * c.vocab_size * (len - 1);
+  return flops;
+}
+
+// Forward FLOPs of a sequence of `len` tokens (the first one has no target, so no head);
+// a training step counts 3× this.
+double ForwardFlops(const model::ModelConfig& c, int len) {
+  return len * TokenFlops(c, (len + 1) / 2.0) - 2.0 * c.hidden_size * c.vocab_size;
 }
 
 struct TrainResult {
@@ -137,12 +143,11 @@ TrainResult BenchTraining(model::Model& m, const Options& o) {
 }
 
 struct GenResult {
-  double tokens_per_s = 0, max_diff = 0;
+  double tokens_per_s = 0, flops_per_s = 0, max_diff = 0;
   int tokens = 0, bitwise = 0, wrong = 0;
 };
 
 GenResult BenchGeneration(model::Model& m, const Options& o) {
-  const model::ModelConfig& c = m.config();
   GenResult r;
   std::map<uint64_t, std::vector<int32_t>> prompts, completions;
   std::map<uint64_t, std::vector<float>> logprobs;
@@ -190,7 +195,9 @@ GenResult BenchGeneration(model::Model& m, const Options& o) {
     }
   }
   r.tokens_per_s = r.tokens / seconds;
-  (void)c;
+  const double prompt_flops = ForwardFlops(m.config(), o.gen_prompt) * o.gen_batch;
+  const double decode_flops = r.tokens * TokenFlops(m.config(), o.gen_prompt + o.gen_tokens / 2.0);
+  r.flops_per_s = (prompt_flops + decode_flops) / seconds;
   return r;
 }
 
@@ -243,9 +250,9 @@ int Main(int argc, char** argv) {
   const double peak = SgemmPeak(o);
   std::printf("threads %d, sgemm 2048^3 peak %.1f GFLOP/s (median of %d)\n", kernels::NumThreads(),
               peak / 1e9, o.repeats);
-  std::printf("%-6s %9s %12s %10s %8s %8s | %10s %14s %10s %9s %6s\n", "model", "params",
-              "train tok/s", "GFLOP/s", "of peak", "wrong", "gen tok/s", "max|dlogprob|", "bitwise",
-              "adamw ms", "wrong");
+  std::printf("%-6s %9s | %12s %9s %8s %6s | %10s %9s %8s %14s %10s %6s | %9s\n", "model", "params",
+              "train tok/s", "GFLOP/s", "of peak", "wrong", "gen tok/s", "GFLOP/s", "of peak",
+              "max|dlogprob|", "bitwise", "wrong", "adamw ms");
   int total_wrong = 0;
   for (const std::string& name : o.models) {
     auto config = model::LoadModelConfig(o.configs + "/" + name + ".json");
@@ -258,10 +265,12 @@ int Main(int argc, char** argv) {
     const TrainResult train = BenchTraining(**m, o);
     const GenResult gen = BenchGeneration(**m, o);
     total_wrong += train.wrong + gen.wrong;
-    std::printf("%-6s %8.2fM %12.0f %10.1f %8.3f %8d | %10.0f %14.3g %5d/%-4d %9.1f %6d\n",
-                name.c_str(), (*m)->params().size() / 1e6, train.tokens_per_s,
-                train.flops_per_s / 1e9, train.flops_per_s / peak, train.wrong, gen.tokens_per_s,
-                gen.max_diff, gen.bitwise, gen.tokens, train.optimizer_ms, gen.wrong);
+    std::printf(
+        "%-6s %8.2fM | %12.0f %9.1f %8.3f %6d | %10.0f %9.1f %8.3f %14.3g %5d/%-4d %6d | %9.1f\n",
+        name.c_str(), (*m)->params().size() / 1e6, train.tokens_per_s, train.flops_per_s / 1e9,
+        train.flops_per_s / peak, train.wrong, gen.tokens_per_s, gen.flops_per_s / 1e9,
+        gen.flops_per_s / peak, gen.max_diff, gen.bitwise, gen.tokens, gen.wrong,
+        train.optimizer_ms);
   }
   return total_wrong == 0 ? 0 : 1;
 }

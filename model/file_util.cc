@@ -42,7 +42,10 @@ StatusOr<std::string> ReadFile(const std::string& path) {
 Status WriteFileAtomically(const std::string& path, std::span<const std::string_view> pieces) {
   const std::filesystem::path target(path);
   const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-  std::string temp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  std::string temp_name = ".";
+  temp_name += target.filename().string();
+  temp_name += ".tmp-XXXXXX";
+  std::string temp = (dir / temp_name).string();
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) return Errno(temp, "create temporary file");
   Status status;
