@@ -48,7 +48,10 @@ int EchoCommand(int argc, char** argv) {
         worker->OnShutdown([] { NotifyFinished(); });
         return Status::Ok();
       },
-      [&] { worker.reset(); });
+      [&] {
+        if (worker) LOG(INFO) << "echo worker: " << worker->Summary();
+        worker.reset();
+      });
   if (!actor.ok()) {
     LOG(ERROR) << actor.status();
     return 2;
