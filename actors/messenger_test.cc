@@ -98,7 +98,7 @@ class MessengerTest : public ::testing::TestWithParam<std::string> {
     auto socket = ZmqSocket::Create(context_, SocketKind::kDealer, options);
     EXPECT_TRUE(socket.ok());
     EXPECT_TRUE((*socket)->Connect(endpoint_).ok());
-    EXPECT_TRUE((*socket)->Send(std::move(frames)).ok());
+    EXPECT_TRUE((*socket)->Send(&frames).ok());
     zmq::pollitem_t item{(*socket)->handle(), 0, ZMQ_POLLIN, 0};
     if (zmq::poll(&item, 1, std::chrono::milliseconds(5000)) <= 0) {
       return DeadlineExceededError("no reply");
