@@ -1,0 +1,118 @@
+#include "model/generator.h"
+
+#include <cmath>
+
+#include "model/tokenizer.h"
+
+namespace lightrl::model {
+
+const char* FinishReasonName(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kNone:
+      return "none";
+    case FinishReason::kEos:
+      return "eos";
+    case FinishReason::kMaxTokens:
+      return "max_tokens";
+    case FinishReason::kStopString:
+      return "stop_string";
+    case FinishReason::kRepetition:
+      return "repetition";
+    case FinishReason::kContextLength:
+      return "context_length";
+  }
+  return "unknown";
+}
+
+Generator::Generator(Model* model, const GeneratorOptions& options)
+    : model_(model), options_(options) {
+  if (options_.eos_token_id < 0) options_.eos_token_id = model->config().eos_token_id;
+}
+
+Status Generator::Add(GenerationRequest request) {
+  const ModelConfig& c = model_->config();
+  const std::string where = "request " + std::to_string(request.id) + ": ";
+  if (request.prompt.empty()) return InvalidArgumentError(where + "empty prompt");
+  if (static_cast<int>(request.prompt.size()) >= c.max_position_embeddings) {
+    return InvalidArgumentError(where + "prompt of " + std::to_string(request.prompt.size()) +
+                                " tokens leaves no room below max_position_embeddings");
+  }
+  for (size_t i = 0; i < request.prompt.size(); ++i) {
+    if (request.prompt[i] < 0 || request.prompt[i] >= c.vocab_size) {
+      return InvalidArgumentError(where + "prompt token " + std::to_string(i) + " has id " +
+                                  std::to_string(request.prompt[i]) + " outside the vocabulary");
+    }
+  }
+  Status params = ValidateSamplingParams(request.params);
+  if (!params.ok()) return params.WithContext(where.substr(0, where.size() - 2));
+  if (!ids_.insert(request.id).second)
+    return AlreadyExistsError(where + "id already queued or active");
+  queue_.push_back(std::move(request));
+  return Status::Ok();
+}
+
+FinishReason Generator::Advance(Sequence* seq, const SampledToken& sampled) {
+  const SamplingParams& p = seq->request.params;
+  ++seq->generated;
+  seq->last_token = sampled.token;
+  const size_t before = seq->text.size();
+  if (auto text = ByteTokenizer::TokenText(sampled.token); text.ok()) seq->text += *text;
+  seq->confident_run =
+      std::exp(static_cast<double>(sampled.logprob)) > p.repetition_p ? seq->confident_run + 1 : 0;
+  if (sampled.token == options_.eos_token_id) return FinishReason::kEos;
+  for (const std::string& stop : p.stop_strings) {
+    const size_t from = before >= stop.size() ? before - stop.size() + 1 : 0;
+    if (seq->text.find(stop, from) != std::string::npos) return FinishReason::kStopString;
+  }
+  if (p.repetition_k > 0 && seq->confident_run >= p.repetition_k) return FinishReason::kRepetition;
+  if (seq->generated >= p.max_tokens) return FinishReason::kMaxTokens;
+  if (seq->cache.length + 1 >= model_->config().max_position_embeddings)
+    return FinishReason::kContextLength;
+  return FinishReason::kNone;
+}
+
+StatusOr<std::vector<StepOutput>> Generator::Step() {
+  const int vocab = model_->config().vocab_size;
+  const kernels::LmHeadOptions head = model_->HeadOptions(1.0);
+  // Sequences active before this step decode their last token; admitted ones prefill.
+  const size_t decoding = active_.size();
+  std::vector<float> logits(static_cast<size_t>(decoding) * vocab);
+  if (decoding > 0) {
+    std::vector<int32_t> tokens(decoding);
+    std::vector<SequenceCache<float>*> caches(decoding);
+    for (size_t i = 0; i < decoding; ++i) {
+      tokens[i] = active_[i].last_token;
+      caches[i] = &active_[i].cache;
+    }
+    model_->DecodeStep(tokens, caches, logits.data());
+  }
+  while (static_cast<int>(active_.size()) < options_.max_batch && !queue_.empty()) {
+    Sequence seq;
+    seq.request = std::move(queue_.front());
+    queue_.pop_front();
+    logits.resize(logits.size() + vocab);
+    RETURN_IF_ERROR(
+        model_->Prefill(seq.request.prompt, &seq.cache, logits.data() + logits.size() - vocab));
+    active_.push_back(std::move(seq));
+  }
+  std::vector<StepOutput> outputs;
+  std::vector<Sequence> remaining;
+  for (size_t i = 0; i < active_.size(); ++i) {
+    Sequence& seq = active_[i];
+    const double u = SampleUniform(seq.request.params.seed, static_cast<uint64_t>(seq.generated));
+    const SampledToken sampled =
+        SampleToken(logits.data() + i * vocab, vocab, seq.request.params, u, head);
+    const FinishReason finish = Advance(&seq, sampled);
+    outputs.push_back(
+        {seq.request.id, sampled.token, sampled.logprob, sampled.model_logprob, finish});
+    if (finish == FinishReason::kNone) {
+      remaining.push_back(std::move(seq));
+    } else {
+      ids_.erase(seq.request.id);
+    }
+  }
+  active_ = std::move(remaining);
+  return outputs;
+}
+
+}  // namespace lightrl::model

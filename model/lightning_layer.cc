@@ -1,0 +1,172 @@
+#include "model/lightning_layer.h"
+
+#include <algorithm>
+
+#include "core/logging.h"
+#include "kernels/activation.h"
+#include "kernels/gemm.h"
+#include "kernels/norm.h"
+
+namespace lightrl::model {
+namespace {
+
+// transformers builds the lightning RMSNorm with its default eps, not rms_norm_eps.
+constexpr double kLightningNormEps = 1e-6;
+
+using kernels::Transpose;
+
+std::string Name(int layer, const char* suffix) {
+  return "model.layers." + std::to_string(layer) + ".self_attn." + suffix;
+}
+
+}  // namespace
+
+template <typename T>
+LightningLayer<T>::LightningLayer(const ModelConfig& config, const ParamLayout& layout, int layer)
+    : hidden_(config.hidden_size),
+      heads_(config.num_attention_heads),
+      dim_(config.head_dim),
+      inner_(config.num_attention_heads * config.head_dim),
+      block_(config.block_size),
+      qkv_gate_(layout.Get(Name(layer, "qkv_proj.weight")).offset),
+      norm_(layout.Get(Name(layer, "norm.weight")).offset),
+      out_(layout.Get(Name(layer, "out_proj.weight")).offset) {
+  CHECK_EQ(layout.Get(Name(layer, "output_gate.weight")).offset,
+           qkv_gate_ + static_cast<size_t>(3) * inner_ * hidden_);
+  for (int h = 0; h < heads_; ++h) {
+    slopes_.push_back(kernels::LightningSlope<T>(h, heads_, layer, config.num_hidden_layers));
+    decay_.push_back(kernels::LightningDecayTable(slopes_.back(), block_));
+  }
+}
+
+template <typename T>
+void LightningLayer<T>::Project(const T* params, const T* a, int rows, const Projector& project,
+                                Activations* act) const {
+  act->proj.resize(static_cast<size_t>(rows) * 4 * inner_);
+  act->act.resize(static_cast<size_t>(rows) * 3 * inner_);
+  act->core.resize(static_cast<size_t>(rows) * inner_);
+  project(a, rows, hidden_, params + qkv_gate_, 4 * inner_, act->proj.data());
+  kernels::SiluForward(act->proj.data(), 4 * inner_, rows, 3 * inner_, act->act.data(), 3 * inner_);
+}
+
+template <typename T>
+void LightningLayer<T>::Finish(const T* params, int rows, const Projector& project,
+                               Activations* act, T* y) const {
+  act->inv_rms.resize(rows);
+  act->normed.resize(static_cast<size_t>(rows) * inner_);
+  act->gated.resize(static_cast<size_t>(rows) * inner_);
+  kernels::RmsNormForward(act->core.data(), params + norm_, rows, inner_,
+                          static_cast<T>(kLightningNormEps), act->normed.data(),
+                          act->inv_rms.data());
+  kernels::SigmoidGateForward(act->proj.data() + 3 * inner_, 4 * inner_, act->normed.data(), rows,
+                              inner_, act->gated.data());
+  project(act->gated.data(), rows, inner_, params + out_, hidden_, y);
+}
+
+template <typename T>
+void LightningLayer<T>::Forward(const T* params, const T* a, int rows, const int32_t* seq_offsets,
+                                int num_seqs, const Projector& project, Activations* act,
+                                T* y) const {
+  Project(params, a, rows, project, act);
+  kernels::LightningForward(act->act.data(), 3 * inner_, seq_offsets, num_seqs,
+                            {heads_, dim_, block_}, slopes_.data(), act->core.data());
+  Finish(params, rows, project, act, y);
+}
+
+template <typename T>
+void LightningLayer<T>::Backward(const T* params, const T* a, int rows, const int32_t* seq_offsets,
+                                 int num_seqs, const kernels::GemmOptions& gemm, Activations* act,
+                                 const T* dy, T* grads, T* da) const {
+  const int wide = 4 * inner_;
+  std::vector<T> d_gated(static_cast<size_t>(rows) * inner_), d_core(d_gated.size());
+  std::vector<T> d_proj(static_cast<size_t>(rows) * wide),
+      d_act(static_cast<size_t>(rows) * 3 * inner_);
+  kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, inner_, hidden_, T(1), dy, hidden_,
+                   params + out_, inner_, T(0), d_gated.data(), inner_, gemm);
+  kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, hidden_, inner_, rows, T(1), dy, hidden_,
+                   act->gated.data(), inner_, T(1), grads + out_, inner_, gemm);
+  kernels::SigmoidGateBackward(act->proj.data() + 3 * inner_, wide, act->normed.data(),
+                               d_gated.data(), rows, inner_, d_proj.data() + 3 * inner_, wide,
+                               d_gated.data());
+  kernels::RmsNormBackward(act->core.data(), params + norm_, act->inv_rms.data(), d_gated.data(),
+                           rows, inner_, d_core.data(), grads + norm_);
+  kernels::LightningBackward(act->act.data(), 3 * inner_, d_core.data(), seq_offsets, num_seqs,
+                             {heads_, dim_, block_}, slopes_.data(), d_act.data());
+  kernels::SiluBackward(act->proj.data(), wide, d_act.data(), 3 * inner_, rows, 3 * inner_,
+                        d_proj.data(), wide);
+  kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, wide, hidden_, rows, T(1), d_proj.data(), wide,
+                   a, hidden_, T(1), grads + qkv_gate_, hidden_, gemm);
+  kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, hidden_, wide, T(1), d_proj.data(), wide,
+                   params + qkv_gate_, hidden_, T(1), da, hidden_, gemm);
+}
+
+template <typename T>
+void LightningLayer<T>::Prefill(const T* params, const T* a, int rows, const Projector& project,
+                                Activations* act, LightningCache<T>* cache, T* y) const {
+  Project(params, a, rows, project, act);
+  const size_t state_size = static_cast<size_t>(dim_) * dim_;
+  cache->state.assign(state_size * heads_, T(0));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int h = 0; h < heads_; ++h) {
+    const T* q = act->act.data() + 3 * h * dim_;
+    const kernels::LightningHeadView<T> view{q,          q + dim_,   q + 2 * dim_,
+                                             3 * inner_, 3 * inner_, 3 * inner_};
+    kernels::LightningSequenceForward(view, rows, dim_, decay_[h].data(), block_,
+                                      act->core.data() + h * dim_, inner_,
+                                      cache->state.data() + h * state_size);
+  }
+  cache->rows_in_block = rows % block_;
+  cache->keys.clear();
+  cache->values.clear();
+  for (int r = rows - cache->rows_in_block; r < rows; ++r) {
+    for (int h = 0; h < heads_; ++h) {
+      const T* q = act->act.data() + static_cast<size_t>(r) * 3 * inner_ + 3 * h * dim_;
+      cache->keys.insert(cache->keys.end(), q + dim_, q + 2 * dim_);
+      cache->values.insert(cache->values.end(), q + 2 * dim_, q + 3 * dim_);
+    }
+  }
+  Finish(params, rows, project, act, y);
+}
+
+template <typename T>
+void LightningLayer<T>::Decode(const T* params, const T* a, int rows,
+                               LightningCache<T>* const* caches, const Projector& project,
+                               Activations* act, T* y) const {
+  Project(params, a, rows, project, act);
+  const size_t state_size = static_cast<size_t>(dim_) * dim_;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int r = 0; r < rows; ++r) {
+    LightningCache<T>& cache = *caches[r];
+    const int i = cache.rows_in_block;
+    const T* row = act->act.data() + static_cast<size_t>(r) * 3 * inner_;
+    for (int h = 0; h < heads_; ++h) {
+      const T* q = row + 3 * h * dim_;
+      cache.keys.insert(cache.keys.end(), q + dim_, q + 2 * dim_);
+      cache.values.insert(cache.values.end(), q + 2 * dim_, q + 3 * dim_);
+    }
+    for (int h = 0; h < heads_; ++h) {
+      kernels::LightningBlockRow(row + 3 * h * dim_, cache.keys.data() + h * dim_, inner_,
+                                 cache.values.data() + h * dim_, inner_, i,
+                                 cache.state.data() + h * state_size, decay_[h].data(), dim_,
+                                 act->core.data() + static_cast<size_t>(r) * inner_ + h * dim_);
+    }
+    if (i + 1 < block_) {
+      cache.rows_in_block = i + 1;
+      continue;
+    }
+    for (int h = 0; h < heads_; ++h) {
+      kernels::LightningFoldBlock(cache.keys.data() + h * dim_, inner_,
+                                  cache.values.data() + h * dim_, inner_, block_, decay_[h].data(),
+                                  dim_, cache.state.data() + h * state_size);
+    }
+    cache.keys.clear();
+    cache.values.clear();
+    cache.rows_in_block = 0;
+  }
+  Finish(params, rows, project, act, y);
+}
+
+template class LightningLayer<float>;
+template class LightningLayer<double>;
+
+}  // namespace lightrl::model

@@ -1,0 +1,131 @@
+#include "model/softmax_layer.h"
+
+#include <cmath>
+#include <numeric>
+
+#include "core/logging.h"
+#include "kernels/gemm.h"
+
+namespace lightrl::model {
+namespace {
+
+using kernels::Transpose;
+
+std::string Name(int layer, const char* suffix) {
+  return "model.layers." + std::to_string(layer) + ".self_attn." + suffix;
+}
+
+}  // namespace
+
+template <typename T>
+SoftmaxLayer<T>::SoftmaxLayer(const ModelConfig& config, const ParamLayout& layout, int layer)
+    : hidden_(config.hidden_size),
+      inner_(config.num_attention_heads * config.head_dim),
+      kv_(config.num_key_value_heads * config.head_dim),
+      width_(inner_ + 2 * kv_),
+      shape_{config.num_attention_heads, config.num_key_value_heads, config.head_dim,
+             1.0 / std::sqrt(static_cast<double>(config.head_dim))},
+      q_rope_{config.num_attention_heads, config.head_dim, config.rotary_dim, config.rope_theta},
+      k_rope_{config.num_key_value_heads, config.head_dim, config.rotary_dim, config.rope_theta},
+      qkv_(layout.Get(Name(layer, "q_proj.weight")).offset),
+      o_(layout.Get(Name(layer, "o_proj.weight")).offset) {
+  CHECK_EQ(layout.Get(Name(layer, "k_proj.weight")).offset,
+           qkv_ + static_cast<size_t>(inner_) * hidden_);
+  CHECK_EQ(layout.Get(Name(layer, "v_proj.weight")).offset,
+           qkv_ + static_cast<size_t>(inner_ + kv_) * hidden_);
+}
+
+template <typename T>
+void SoftmaxLayer<T>::Project(const T* params, const T* a, int rows, const int32_t* positions,
+                              const Projector& project, Activations* act) const {
+  act->proj.resize(static_cast<size_t>(rows) * width_);
+  act->out.resize(static_cast<size_t>(rows) * inner_);
+  act->lse.resize(static_cast<size_t>(rows) * shape_.heads);
+  project(a, rows, hidden_, params + qkv_, width_, act->proj.data());
+  kernels::RopeForward(act->proj.data(), rows, width_, q_rope_, positions);
+  kernels::RopeForward(act->proj.data() + inner_, rows, width_, k_rope_, positions);
+}
+
+template <typename T>
+void SoftmaxLayer<T>::Forward(const T* params, const T* a, int rows, const int32_t* positions,
+                              const int32_t* seq_offsets, int num_seqs, const Projector& project,
+                              Activations* act, T* y) const {
+  Project(params, a, rows, positions, project, act);
+  const T* p = act->proj.data();
+  kernels::AttentionForward(p, width_, p + inner_, width_, p + inner_ + kv_, width_, seq_offsets,
+                            num_seqs, shape_, act->out.data(), act->lse.data());
+  project(act->out.data(), rows, inner_, params + o_, hidden_, y);
+}
+
+template <typename T>
+void SoftmaxLayer<T>::Backward(const T* params, const T* a, int rows, const int32_t* positions,
+                               const int32_t* seq_offsets, int num_seqs,
+                               const kernels::GemmOptions& gemm, Activations* act, const T* dy,
+                               T* grads, T* da) const {
+  std::vector<T> d_out(static_cast<size_t>(rows) * inner_),
+      d_proj(static_cast<size_t>(rows) * width_);
+  kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, inner_, hidden_, T(1), dy, hidden_,
+                   params + o_, inner_, T(0), d_out.data(), inner_, gemm);
+  kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, hidden_, inner_, rows, T(1), dy, hidden_,
+                   act->out.data(), inner_, T(1), grads + o_, inner_, gemm);
+  const T* p = act->proj.data();
+  T* dp = d_proj.data();
+  kernels::AttentionBackward(p, width_, p + inner_, width_, p + inner_ + kv_, width_,
+                             act->out.data(), act->lse.data(), d_out.data(), seq_offsets, num_seqs,
+                             shape_, dp, dp + inner_, dp + inner_ + kv_);
+  kernels::RopeBackward(dp, rows, width_, q_rope_, positions);
+  kernels::RopeBackward(dp + inner_, rows, width_, k_rope_, positions);
+  kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, width_, hidden_, rows, T(1), dp, width_, a,
+                   hidden_, T(1), grads + qkv_, hidden_, gemm);
+  kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, hidden_, width_, T(1), dp, width_,
+                   params + qkv_, hidden_, T(1), da, hidden_, gemm);
+}
+
+template <typename T>
+void SoftmaxLayer<T>::Prefill(const T* params, const T* a, int rows, const Projector& project,
+                              Activations* act, KvCache<T>* cache, T* y) const {
+  std::vector<int32_t> positions(rows);
+  std::iota(positions.begin(), positions.end(), 0);
+  const int32_t offsets[] = {0, rows};
+  Forward(params, a, rows, positions.data(), offsets, 1, project, act, y);
+  cache->keys.clear();
+  cache->values.clear();
+  for (int r = 0; r < rows; ++r) {
+    const T* row = act->proj.data() + static_cast<size_t>(r) * width_ + inner_;
+    cache->keys.insert(cache->keys.end(), row, row + kv_);
+    cache->values.insert(cache->values.end(), row + kv_, row + 2 * kv_);
+  }
+  cache->length = rows;
+}
+
+template <typename T>
+void SoftmaxLayer<T>::Decode(const T* params, const T* a, int rows, KvCache<T>* const* caches,
+                             const Projector& project, Activations* act, T* y) const {
+  std::vector<int32_t> positions(rows);
+  for (int r = 0; r < rows; ++r) positions[r] = caches[r]->length;
+  Project(params, a, rows, positions.data(), project, act);
+  const int group = shape_.heads / shape_.kv_heads, d = shape_.head_dim;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int r = 0; r < rows; ++r) {
+    KvCache<T>& cache = *caches[r];
+    const T* row = act->proj.data() + static_cast<size_t>(r) * width_;
+    cache.keys.insert(cache.keys.end(), row + inner_, row + inner_ + kv_);
+    cache.values.insert(cache.values.end(), row + inner_ + kv_, row + width_);
+    ++cache.length;
+    std::vector<T> scores(cache.length);
+    for (int h = 0; h < shape_.heads; ++h) {
+      const int g = h / group;
+      kernels::AttentionRow(
+          row + h * d, cache.keys.data() + g * d, kv_, cache.values.data() + g * d, kv_,
+          cache.length, d, static_cast<T>(shape_.scale),
+          act->out.data() + static_cast<size_t>(r) * inner_ + h * d,
+          act->lse.data() + static_cast<size_t>(r) * shape_.heads + h, scores.data());
+    }
+  }
+  project(act->out.data(), rows, inner_, params + o_, hidden_, y);
+}
+
+template class SoftmaxLayer<float>;
+template class SoftmaxLayer<double>;
+
+}  // namespace lightrl::model
