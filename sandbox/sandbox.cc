@@ -229,6 +229,12 @@ Sandbox::~Sandbox() {
 
 const SandboxConfig& Sandbox::config() const { return shared_->config; }
 
+std::vector<uint32_t> Sandbox::slot_uids() const {
+  std::vector<uint32_t> uids;
+  for (const std::unique_ptr<Slot>& slot : slots_) uids.push_back(slot->uid());
+  return uids;
+}
+
 StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxConfig& config) {
   RETURN_IF_ERROR(config.Validate());
   std::unique_ptr<Sandbox> sandbox(new Sandbox());

@@ -177,6 +177,8 @@ class Sandbox {
 
   const SandboxReport& report() const { return report_; }
   const SandboxConfig& config() const;
+  // The uid each slot runs programs as.
+  std::vector<uint32_t> slot_uids() const;
 
   // Runs one program. A result (whatever the program did) or an error when the sandbox
   // could not run it: InvalidArgumentError for a bad spec or limits, DeadlineExceededError

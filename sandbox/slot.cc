@@ -61,7 +61,9 @@ std::string EncodeRequest(const RunSpec& spec, const RunLimits& limits, const Sl
   h.cpu_seconds = static_cast<uint64_t>((limits.cpu_ms + 999) / 1000);
   h.file_size_bytes = static_cast<uint64_t>(limits.file_size_bytes);
   h.open_files = static_cast<uint64_t>(limits.open_files);
-  h.processes = static_cast<uint64_t>(limits.processes);
+  // One above the pids cgroup (which also counts the zygote), so that the cgroup binds
+  // first where it exists and RLIMIT_NPROC is the backstop where it does not.
+  h.processes = static_cast<uint64_t>(limits.processes) + 1;
   h.stack_bytes = static_cast<uint64_t>(limits.stack_bytes);
   h.address_space_bytes = shared.memory_cgroup ? 0 : static_cast<uint64_t>(limits.memory_bytes);
   h.collect_max_bytes = static_cast<uint64_t>(limits.collect_bytes);
