@@ -5,6 +5,7 @@
 #include <future>
 
 #include "actors/actor.h"
+#include "actors/handoff_queue.h"
 #include "actors/liveness.h"
 
 namespace lightrl {
@@ -87,6 +88,27 @@ TEST(PeerLivenessTest, SilentPeerIsDeclaredDeadWithinTheBound) {
   }).ok());
   EXPECT_TRUE(chatty_tracked);
   EXPECT_FALSE(quiet_tracked);
+}
+
+TEST(HandoffQueueTest, PushNeverBlocksAndClosedQueueDrainsInOrder) {
+  HandoffQueue<int> queue(2);
+  EXPECT_TRUE(queue.TryPush(1).ok());
+  EXPECT_TRUE(queue.TryPush(2).ok());
+  EXPECT_EQ(queue.TryPush(3).code(), StatusCode::kResourceExhausted);
+  queue.Close();
+  EXPECT_EQ(queue.TryPush(4).code(), StatusCode::kCancelled);
+  EXPECT_EQ(queue.Pop(), 1);
+  EXPECT_EQ(queue.Pop(), 2);
+  EXPECT_FALSE(queue.Pop().has_value());
+}
+
+TEST(HandoffQueueTest, PopWaitsForAPushFromAnotherThread) {
+  HandoffQueue<int> queue(1);
+  std::promise<std::optional<int>> popped;
+  std::thread consumer([&] { popped.set_value(queue.Pop()); });
+  ASSERT_TRUE(queue.TryPush(5).ok());
+  EXPECT_EQ(popped.get_future().get(), 5);
+  consumer.join();
 }
 
 }  // namespace

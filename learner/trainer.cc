@@ -60,11 +60,16 @@ PackedPart Pack(const std::vector<TrainGroup>& groups, std::span<const SequenceR
 
 }  // namespace
 
+const std::vector<std::string_view>& TrainerConfigKeys() {
+  static const std::vector<std::string_view> keys = {
+      "loss",        "lr",     "weight_decay",           "beta1",
+      "beta2",       "eps",    "max_grad_norm",          "minibatches",
+      "anchor",      "scale_advantages_by_std",          "overlong_max_length",
+      "overlong_cache", "seed"};
+  return keys;
+}
+
 Status ParseTrainerConfig(const ConfigNode& node, TrainerConfig* out) {
-  RETURN_IF_ERROR(node.ExpectOnlyKeys({"loss", "lr", "weight_decay", "beta1", "beta2", "eps",
-                                       "max_grad_norm", "minibatches", "anchor",
-                                       "scale_advantages_by_std", "overlong_max_length",
-                                       "overlong_cache", "seed"}));
   ASSIGN_OR_RETURN(ConfigNode loss, node.OptionalChild("loss"));
   RETURN_IF_ERROR(ParsePolicyLossConfig(loss, &out->loss));
   RETURN_IF_ERROR(node.Optional("lr", &out->optimizer.lr, 0.0, 10.0));

@@ -44,13 +44,17 @@ struct TrainerConfig {
   // DAPO's overlong penalty added to rewards; off when max_length is 0.
   int overlong_max_length = 0;
   int overlong_cache = 0;
-  // The sampling temperature: log-probs are of softmax(logits / temperature).
+  // The rollouts' sampling temperature (from the run's `sampling:` section, not the
+  // `learner:` one, so both sides always agree): log-probs are of softmax(logits / T).
   double temperature = 1.0;
   uint64_t seed = 1;  // Minibatch shuffling.
 };
 
-// Reads the `learner:` section (loss under `loss:`). Errors name file, key and reason.
+// Reads the trainer's keys of the `learner:` section (loss under `loss:`); other keys are left
+// to the caller, which checks for unknown ones with TrainerConfigKeys() plus its own.
+// Errors name file, key and reason.
 Status ParseTrainerConfig(const ConfigNode& node, TrainerConfig* out);
+const std::vector<std::string_view>& TrainerConfigKeys();
 
 struct TrainSample {
   std::vector<int32_t> completion;
@@ -72,7 +76,7 @@ struct SftExample {
 
 struct StepMetrics {
   int64_t step = 0;
-  uint64_t version = 0;  // Policy version after the step.
+  uint64_t version = 0;  // Policy version after the step (the starting weights are 1).
   double loss = 0;
   double reward_mean = 0, reward_std = 0;
   double advantage_mean_abs = 0, advantage_max_abs = 0;
@@ -109,6 +113,7 @@ class PolicyTrainer {
   const model::AdamW& optimizer() const { return *optimizer_; }
   const TrainerConfig& config() const { return config_; }
   int64_t step() const { return step_; }
+  // The policy version of the current weights: 1 for the starting weights, +1 per step.
   uint64_t version() const { return version_; }
 
   // Checkpointed state besides the model and optimizer.
@@ -128,7 +133,7 @@ class PolicyTrainer {
   std::unique_ptr<model::AdamW> optimizer_;
   TrainerConfig config_;
   int64_t step_ = 0;
-  uint64_t version_ = 0;
+  uint64_t version_ = 1;  // The starting weights are version 1; 0 means "no weights".
   std::mt19937_64 rng_;
 };
 

@@ -34,7 +34,7 @@ std::unique_ptr<PolicyTrainer> TinyTrainer(TrainerConfig config = {}) {
 // Random groups for the tiny config: `groups` prompts with 4 samples each, rewards 0/1 mixed
 // (except group 0 of `flat`, whose rewards are all equal).
 std::vector<TrainGroup> RandomGroups(uint32_t seed, int groups, bool flat_first = false,
-                                     uint32_t version = 0) {
+                                     uint32_t version = 1) {
   std::mt19937 rng(seed);
   std::vector<TrainGroup> out;
   for (int g = 0; g < groups; ++g) {
@@ -67,8 +67,8 @@ TEST(TrainerTest, RlStepChangesWeightsAndAdvancesTheVersion) {
   std::vector<float> before = Params(*trainer);
   auto m = trainer->TrainRl(RandomGroups(1, 3));
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(m->version, 1u);
-  EXPECT_EQ(trainer->version(), 1u);
+  EXPECT_EQ(m->version, 2u);
+  EXPECT_EQ(trainer->version(), 2u);
   EXPECT_EQ(m->groups, 3);
   EXPECT_EQ(m->sequences, 12);
   EXPECT_GT(m->tokens, 0);
@@ -90,7 +90,7 @@ TEST(TrainerTest, BatchWithoutSignalLeavesThePolicyAlone) {
   auto m = trainer->TrainRl(RandomGroups(1, 1, /*flat_first=*/true));
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->groups_zero_variance, 1);
-  EXPECT_EQ(trainer->version(), 0u);
+  EXPECT_EQ(trainer->version(), 1u);
   EXPECT_EQ(Params(*trainer), before);
 }
 
@@ -105,7 +105,7 @@ TEST(TrainerTest, MalformedGroupsAreRejectedWithoutChangingAnything) {
   groups[1].samples[0].completion[0] = 99;  // Outside the vocabulary of 11.
   EXPECT_EQ(trainer->TrainRl(groups).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(Params(*trainer), before);
-  EXPECT_EQ(trainer->version(), 0u);
+  EXPECT_EQ(trainer->version(), 1u);
 }
 
 TEST(TrainerTest, MinibatchesMakeSeveralUpdatesPerBatch) {
@@ -114,7 +114,7 @@ TEST(TrainerTest, MinibatchesMakeSeveralUpdatesPerBatch) {
   auto trainer = TinyTrainer(config);
   ASSERT_TRUE(trainer->TrainRl(RandomGroups(2, 4)).ok());
   EXPECT_EQ(trainer->optimizer().step(), 4);
-  EXPECT_EQ(trainer->version(), 1u);
+  EXPECT_EQ(trainer->version(), 2u);
 }
 
 TEST(TrainerTest, RecomputedAnchorStartsWithUnitRatios) {
@@ -130,9 +130,9 @@ TEST(TrainerTest, RecomputedAnchorStartsWithUnitRatios) {
 
 TEST(TrainerTest, StalenessIsMeasuredFromTokenVersions) {
   auto trainer = TinyTrainer();
-  ASSERT_TRUE(trainer->TrainRl(RandomGroups(1, 2, false, 0)).ok());
-  ASSERT_TRUE(trainer->TrainRl(RandomGroups(2, 2, false, 0)).ok());
-  auto m = trainer->TrainRl(RandomGroups(3, 2, false, 0));  // Learner at version 2.
+  ASSERT_TRUE(trainer->TrainRl(RandomGroups(1, 2, false, 1)).ok());
+  ASSERT_TRUE(trainer->TrainRl(RandomGroups(2, 2, false, 1)).ok());
+  auto m = trainer->TrainRl(RandomGroups(3, 2, false, 1));  // Learner at version 3.
   ASSERT_TRUE(m.ok());
   EXPECT_DOUBLE_EQ(m->staleness_mean, 2.0);
   EXPECT_DOUBLE_EQ(m->staleness_max, 2.0);
@@ -166,7 +166,8 @@ TEST(TrainerTest, GeneratedTokensMatchTheLearnersRecomputationExactly) {
   ASSERT_TRUE(task.ok());
   model::SamplingParams sampling;
   sampling.max_tokens = 6;
-  auto groups = GenerateGroups((*trainer)->model(), **task, 0, 4, 4, sampling, 11, 0);
+  auto groups = GenerateGroups((*trainer)->model(), **task, 0, 4, 4, sampling, 11,
+                               static_cast<uint32_t>((*trainer)->version()));
   ASSERT_TRUE(groups.ok()) << groups.status();
   for (auto& g : *groups) g.samples[0].reward = 1;  // Make sure no group is flat.
   auto metrics = (*trainer)->TrainRl(*groups);
@@ -196,7 +197,7 @@ TEST(CheckpointTest, ResumeContinuesBitwiseLikeAnUninterruptedRun) {
   ASSERT_TRUE(latest.has_value());
   ASSERT_TRUE(RestoreCheckpoint(*latest, resumed.get()).ok());
   EXPECT_EQ(resumed->step(), 2);
-  EXPECT_EQ(resumed->version(), 2u);
+  EXPECT_EQ(resumed->version(), 3u);
   for (int i = 2; i < 4; ++i) ASSERT_TRUE(resumed->TrainRl(batches[i]).ok());
   std::vector<float> a = Params(*straight), b = Params(*resumed);
   ASSERT_EQ(a.size(), b.size());

@@ -190,6 +190,8 @@ struct ScoredGroup {
 struct TrainBatch {
   batchId @0 :UInt64;
   groups @1 :List(ScoredGroup);
+  coordinatorState @2 :Text;       # Coordinator snapshot (JSON) to store with the checkpoint
+                                   # that includes this batch; "" when there is none.
 }
 
 enum DType {
