@@ -3,14 +3,13 @@
 #include <map>
 
 #include "model/generator.h"
-#include "model/tokenizer.h"
+#include "core/tokenizer.h"
 #include "tasks/reference.h"
 #include "tasks/rule_verifiers.h"
 
 namespace lightrl {
 namespace {
 
-using model::ByteTokenizer;
 
 // Runs `requests` to completion; returns every request's sampled tokens and log-probs.
 struct Completion {
@@ -41,25 +40,11 @@ StatusOr<std::map<uint64_t, Completion>> RunToCompletion(
 
 StatusOr<Verification> Verify(const std::string& reference_json, std::span<const int32_t> tokens) {
   ASSIGN_OR_RETURN(Reference reference, ParseReference(reference_json));
-  ASSIGN_OR_RETURN(std::string text, DecodeCompletion(tokens));
+  ASSIGN_OR_RETURN(std::string text, ByteTokenizer::DecodeCompletion(tokens));
   return VerifyByRule(reference, text);
 }
 
 }  // namespace
-
-std::vector<int32_t> EncodePrompt(const std::string& prompt) {
-  std::vector<int32_t> tokens = {ByteTokenizer::kBos};
-  std::vector<int32_t> bytes = ByteTokenizer::Encode(prompt);
-  tokens.insert(tokens.end(), bytes.begin(), bytes.end());
-  return tokens;
-}
-
-StatusOr<std::string> DecodeCompletion(std::span<const int32_t> completion) {
-  if (!completion.empty() && completion.back() == ByteTokenizer::kEos) {
-    completion = completion.first(completion.size() - 1);
-  }
-  return ByteTokenizer::Decode(completion);
-}
 
 StatusOr<std::vector<TrainGroup>> GenerateGroups(model::Model& model, const Task& task,
                                                  int64_t first_index, int groups, int group_size,
@@ -72,7 +57,7 @@ StatusOr<std::vector<TrainGroup>> GenerateGroups(model::Model& model, const Task
     for (int s = 0; s < group_size; ++s) {
       model::GenerationRequest request;
       request.id = static_cast<uint64_t>(g) * group_size + s;
-      request.prompt = EncodePrompt(item.prompt);
+      request.prompt = ByteTokenizer::EncodePrompt(item.prompt);
       request.params = sampling;
       request.params.seed = seed * 1000003 + (first_index + g) * 1009 + s;
       requests.push_back(std::move(request));
@@ -84,7 +69,7 @@ StatusOr<std::vector<TrainGroup>> GenerateGroups(model::Model& model, const Task
   for (int g = 0; g < groups; ++g) {
     TrainGroup group;
     group.group_id = static_cast<uint64_t>(first_index + g);
-    group.prompt = EncodePrompt(items[g].prompt);
+    group.prompt = ByteTokenizer::EncodePrompt(items[g].prompt);
     for (int s = 0; s < group_size; ++s) {
       Completion& c = completions[static_cast<uint64_t>(g) * group_size + s];
       TrainSample sample;
@@ -108,7 +93,7 @@ StatusOr<std::vector<SftExample>> SftExamples(const Task& task, int64_t first_in
       return FailedPreconditionError("task " + task.name() + " has no solution for SFT");
     }
     SftExample example;
-    example.prompt = EncodePrompt(item.prompt);
+    example.prompt = ByteTokenizer::EncodePrompt(item.prompt);
     example.response = ByteTokenizer::Encode(item.solution);
     example.response.push_back(ByteTokenizer::kEos);
     examples.push_back(std::move(example));
@@ -123,7 +108,7 @@ StatusOr<double> EvaluateGreedy(model::Model& model, const Task& task, int items
     ASSIGN_OR_RETURN(TaskItem item, task.Item(Split::kEval, i));
     model::GenerationRequest request;
     request.id = static_cast<uint64_t>(i);
-    request.prompt = EncodePrompt(item.prompt);
+    request.prompt = ByteTokenizer::EncodePrompt(item.prompt);
     request.params.temperature = 0;
     request.params.max_tokens = max_tokens;
     requests.push_back(std::move(request));

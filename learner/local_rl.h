@@ -2,8 +2,7 @@
 // the rule verifiers, train. It checks the learning math end to end (the learning test) and
 // calibrates configs quickly; the distributed system does the same work across processes.
 //
-// Prompts are "<|bos|>" + the task's prompt bytes; completions end with "<|eos|>", which is
-// not part of the text that gets verified.
+// Prompts and completions follow ByteTokenizer::EncodePrompt / DecodeCompletion.
 //
 // Thread-safety: not thread-safe; uses the trainer's model.
 #ifndef LIGHTRL_LEARNER_LOCAL_RL_H_
@@ -18,11 +17,6 @@
 #include "tasks/task.h"
 
 namespace lightrl {
-
-// The prompt tokens of a task prompt.
-std::vector<int32_t> EncodePrompt(const std::string& prompt);
-// The text of completion tokens, without a final EOS. InvalidArgument for unknown ids.
-StatusOr<std::string> DecodeCompletion(std::span<const int32_t> completion);
 
 // Generates `group_size` samples for each train item in [first_index, first_index + groups)
 // with the model's current weights, scores them, and returns the groups (sample seeds derive

@@ -12,7 +12,7 @@
 #include "learner/checkpointer.h"
 #include "learner/local_rl.h"
 #include "model/test_configs.h"
-#include "model/tokenizer.h"
+#include "core/tokenizer.h"
 #include "tests/util/subprocess.h"
 
 namespace lightrl {
@@ -153,7 +153,7 @@ TEST(TrainerTest, GeneratedTokensMatchTheLearnersRecomputationExactly) {
   // The rollout's behaviour log-probs and the learner's recomputation run the same CPU
   // kernels: the precision signal must show no difference at all.
   model::ModelConfig mc = model::testing::TinyHybridConfig();
-  mc.vocab_size = model::ByteTokenizer::kVocabSize;
+  mc.vocab_size = ByteTokenizer::kVocabSize;
   mc.max_position_embeddings = 128;
   auto m = model::Model::Create(mc);
   ASSERT_TRUE(m.ok());

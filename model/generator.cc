@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "model/tokenizer.h"
+#include "core/tokenizer.h"
 
 namespace lightrl::model {
 

@@ -116,6 +116,7 @@ enum FinishReason {
   stopString @3;
   repetition @4;
   aborted @5;
+  contextLength @6;    # The model's maximum sequence length was reached.
 }
 
 # One generated completion. The three per-token lists have equal length.
