@@ -17,27 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kTrainerStateFile[] = "trainer_state.json";
-constexpr char kStepPrefix[] = "step-";
-
-std::string StepFolder(const std::string& root, int64_t step) {
-  char name[32];
-  std::snprintf(name, sizeof(name), "%s%08lld", kStepPrefix, static_cast<long long>(step));
-  return (fs::path(root) / name).string();
-}
-
-// Every step-* folder under root, newest (largest step) first.
-std::vector<fs::path> StepFolders(const std::string& root) {
-  std::vector<fs::path> folders;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(root, ec)) {
-    std::string name = entry.path().filename().string();
-    if (entry.is_directory() && name.rfind(kStepPrefix, 0) == 0) folders.push_back(entry.path());
-  }
-  std::sort(folders.begin(), folders.end(), std::greater<>());
-  return folders;
-}
-
-bool IsComplete(const fs::path& folder) { return fs::exists(folder / kDoneMarker); }
 
 Status SyncDirectory(const std::string& dir) {
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -73,8 +52,8 @@ StatusOr<std::string> SaveCheckpoint(const std::string& root, const PolicyTraine
 
   int complete = 0;
   bool past_newest_complete = false;
-  for (const fs::path& folder : StepFolders(root)) {
-    bool done = IsComplete(folder);
+  for (const std::string& folder : StepFolders(root)) {
+    bool done = IsCompleteCheckpoint(folder);
     bool remove = done ? ++complete > keep : past_newest_complete;
     past_newest_complete = past_newest_complete || done;
     if (remove) fs::remove_all(folder, ec);
@@ -82,17 +61,8 @@ StatusOr<std::string> SaveCheckpoint(const std::string& root, const PolicyTraine
   return dir;
 }
 
-std::optional<std::string> LatestCheckpoint(const std::string& root) {
-  for (const fs::path& folder : StepFolders(root)) {
-    if (IsComplete(folder)) return folder.string();
-    LOG(WARNING) << "skipping half-written checkpoint " << folder.string() << " (no "
-                 << kDoneMarker << ")";
-  }
-  return std::nullopt;
-}
-
 Status RestoreCheckpoint(const std::string& dir, PolicyTrainer* trainer) {
-  if (!IsComplete(dir)) return FailedPreconditionError(dir + ": checkpoint has no DONE marker");
+  if (!IsCompleteCheckpoint(dir)) return FailedPreconditionError(dir + ": checkpoint has no DONE marker");
   std::string weights = (fs::path(dir) / model::kWeightsFile).string();
   RETURN_IF_ERROR(
       model::LoadWeights(weights, trainer->model().config(), &trainer->model().params()));

@@ -11,6 +11,7 @@
 // which resuming skips with a warning. Saving keeps the newest `keep` complete checkpoints and
 // removes older ones (and half-written ones older than the newest complete one).
 //
+// The folder layout and LatestCheckpoint are in core/checkpoint_dir.h.
 // Thread-safety: functions are reentrant; one writer per root at a time.
 #ifndef LIGHTRL_LEARNER_CHECKPOINTER_H_
 #define LIGHTRL_LEARNER_CHECKPOINTER_H_
@@ -18,21 +19,15 @@
 #include <optional>
 #include <string>
 
+#include "core/checkpoint_dir.h"
 #include "learner/trainer.h"
 
 namespace lightrl {
-
-inline constexpr char kDoneMarker[] = "DONE";
-inline constexpr char kCoordinatorStateFile[] = "coordinator_state.json";
 
 // Writes the checkpoint of `trainer`'s current step and returns its folder. `coordinator_state`
 // (may be empty) is stored beside it. Errors name the file that failed.
 StatusOr<std::string> SaveCheckpoint(const std::string& root, const PolicyTrainer& trainer,
                                      const std::string& coordinator_state, int keep);
-
-// The folder of the newest complete checkpoint under `root`, or nothing. Half-written ones
-// (no DONE) are skipped with a warning in the log.
-std::optional<std::string> LatestCheckpoint(const std::string& root);
 
 // Restores model weights, optimizer state and trainer state from `dir` into `trainer`
 // (whose model config must match). Errors name the file and, for tensors, the tensor.

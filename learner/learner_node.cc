@@ -126,6 +126,7 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
   std::unique_ptr<LearnerNode> node(new LearnerNode(config, metrics, std::move(trainer)));
   if (resumed) {
     node->last_checkpoint_step_ = node->trainer_->step();
+    node->durable_version_ = node->trainer_->version();
     auto state = model::ReadFile((std::filesystem::path(*latest) / kCoordinatorStateFile).string());
     if (state.ok()) node->coordinator_state_ = *state;
   }
@@ -240,8 +241,9 @@ void LearnerNode::TrainLoop() {
     CHECK_OK(actor_->Post([this, id, image = std::move(image)]() mutable {
       PublishAndAnnounce(std::move(image));
       OutgoingMessage ack;
-      ack.envelope().getBody().initAck().setDetail("applied; version " +
-                                                   std::to_string(version_.load()));
+      auto body = ack.envelope().getBody().initAck();
+      body.setDetail("applied; version " + std::to_string(version_.load()));
+      body.setDurableVersion(durable_version_.load());
       // An ack that cannot be sent (coordinator away) surfaces there as a request timeout.
       session_->messenger().Send("", std::move(ack), id).status().IgnoreError();
       session_->GrantCredits(1);
@@ -290,6 +292,7 @@ Status LearnerNode::Checkpoint() {
   ASSIGN_OR_RETURN(std::string dir, SaveCheckpoint(config_.checkpoint_dir, *trainer_,
                                                    coordinator_state_, config_.keep_checkpoints));
   last_checkpoint_step_ = trainer_->step();
+  durable_version_ = trainer_->version();
   LOG(INFO) << "checkpoint written: " << dir;
   return Status::Ok();
 }

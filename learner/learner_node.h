@@ -105,6 +105,7 @@ class LearnerNode {
   std::string weights_endpoint_;
   std::thread trainer_thread_;
   std::atomic<uint64_t> version_{0};
+  std::atomic<uint64_t> durable_version_{0};  // Version of the newest complete checkpoint.
   std::string coordinator_state_;  // Training thread only: latest snapshot received.
   int64_t last_checkpoint_step_ = -1;
   std::function<void()> on_shutdown_;

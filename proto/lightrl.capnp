@@ -239,6 +239,7 @@ struct WeightsChunk {
 # Positive acknowledgement of the message named by the envelope's correlationId.
 struct Ack {
   detail @0 :Text;
+  durableVersion @1 :UInt64;       # Learner only: newest version saved in a complete checkpoint.
 }
 
 enum RetryClass {
