@@ -111,6 +111,17 @@ std::vector<std::string> Interfaces(const std::string& text) {
   return names;
 }
 
+// Entries of the /proc/net/route listing that follows its "Iface" header; -1 if absent.
+int Routes(const std::string& text) {
+  size_t header = text.find("Iface\tDestination");
+  if (header == std::string::npos) return -1;
+  std::istringstream in(text.substr(header));
+  std::string line;
+  int routes = -1;
+  while (std::getline(in, line)) ++routes;
+  return routes;
+}
+
 }  // namespace
 
 Status RunLimits::Validate() const {
@@ -270,7 +281,7 @@ StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxConfig& config) 
   sandbox->busy_.assign(static_cast<size_t>(config.slots), false);
 
   RunSpec probe;
-  probe.argv = {"/bin/cat", "/proc/self/status", "/proc/net/dev"};
+  probe.argv = {"/bin/cat", "/proc/self/status", "/proc/net/dev", "/proc/net/route"};
   StatusOr<RunResult> probed = sandbox->slots_[0]->Run(probe, config.default_limits);
   if (!probed.ok()) return probed.status().WithContext("sandbox: probe run");
   if (probed->outcome != RunOutcome::kExited || probed->exit_code != 0) {
@@ -316,9 +327,10 @@ StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxConfig& config) 
       "mode " + StatusField(status, "Seccomp") + " (probe); kill on foreign arch and x32, " +
           std::to_string(f.killed_syscalls) + " calls kill, " + std::to_string(f.errno_syscalls) +
           " fail, " + std::to_string(f.argument_checks) + " argument checks");
-  add("network", interfaces == std::vector<std::string>{"lo"},
+  int routes = Routes(status);
+  add("network", interfaces == std::vector<std::string>{"lo"} && routes == 0,
       "interfaces seen by the probe: " + (interfaces.empty() ? "none" : interfaces[0]) +
-          (interfaces.size() > 1 ? " and more" : "") + "; no routes");
+          (interfaces.size() > 1 ? " and more" : "") + "; IPv4 routes: " + std::to_string(routes));
   add("rlimits", true,
       std::string("CPU, FSIZE, NOFILE, NPROC, STACK, CORE=0, MEMLOCK=0, MSGQUEUE=0") +
           (cg.memory() ? "" : ", AS as the memory limit (no memory cgroup)"));

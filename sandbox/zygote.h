@@ -1,17 +1,18 @@
 // The zygote of a sandbox slot: pid 1 of the slot's PID namespace, living in the box.
 //
 // The supervisor clones it once per slot with new PID, mount, network, IPC and UTS
-// namespaces. It builds the box (private mount propagation; a tmpfs root with read-only
-// nosuid/nodev binds of the system paths; /dev null, zero, full, random and urandom; a
-// minimal /etc; pivot_root; /proc with hidepid; a read-only root; size-capped tmpfs
-// /box, /tmp and /dev/shm, root-owned with mode 1777), joins the slot cgroup and a new cgroup
-// namespace, brings up loopback only, and then serves run requests (box_protocol.h), one at a time:
+// namespaces. It joins the slot cgroup and a new cgroup namespace, builds the box (private
+// mount propagation; a tmpfs root with read-only nosuid/nodev binds of the system paths;
+// /dev null, zero, full, random and urandom; a minimal /etc; pivot_root; /proc with
+// hidepid; a read-only root; size-capped tmpfs /box, /tmp and /dev/shm, root-owned with
+// mode 1777), brings up loopback only, empties its capability bounding set (inherited by
+// every program), and then serves run requests (box_protocol.h), one at a time:
 //   1. write the input files into /box (created by root, then chowned to the slot uid);
 //   2. spawn the program with clone(CLONE_VM | CLONE_VFORK); the child sets
 //      oom_score_adj to 1000 (the OOM victim, not the zygote), calls setsid, wires
-//      stdin/stdout/stderr, closes every other descriptor, sets rlimits, empties the capability
-//      bounding set, drops to the slot uid/gid with no supplementary groups and no capabilities,
-//      sets no_new_privs and loads the seccomp filter last, right before execve;
+//      stdin/stdout/stderr, closes every other descriptor, sets rlimits, drops to the slot
+//      uid/gid with no supplementary groups and no capabilities, sets no_new_privs and
+//      loads the seccomp filter last, right before execve;
 //   3. wait for the program, reaping orphans as they exit;
 //   4. kill every other process of the namespace (kill(-1, SIGKILL) from pid 1) and reap
 //      them all, so nothing of the run survives;
