@@ -183,8 +183,9 @@ class Sandbox {
   // Runs one program. A result (whatever the program did) or an error when the sandbox
   // could not run it: InvalidArgumentError for a bad spec or limits, DeadlineExceededError
   // when no slot freed up within slot_wait_ms, FailedPreconditionError when the program
-  // could not be started (e.g. argv[0] missing in the box), InternalError when the sandbox
-  // failed (its slot is rebuilt for the next run). An error is never a pass.
+  // could not be started (argv[0] missing in the box, input files larger than box_bytes),
+  // InternalError when the sandbox failed (its slot is rebuilt for the next run). An error
+  // is never a pass.
   StatusOr<RunResult> Run(const RunSpec& spec);
 
  private:

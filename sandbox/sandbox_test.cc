@@ -239,6 +239,14 @@ TEST_F(SandboxTest, MissingProgramIsAnErrorAndTheSlotStillWorks) {
   EXPECT_EQ(RunOk(Shell("echo ok")).stdout_data, "ok\n");
 }
 
+TEST_F(SandboxTest, InputFilesOverTheWorkDirSizeAreRefused) {
+  RunSpec spec = Shell("true");
+  spec.files = {{"big", std::string(sandbox_->config().box_bytes + 1, 'x'), false}};
+  StatusOr<RunResult> r = sandbox_->Run(spec);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_EQ(RunOk(Shell("echo ok")).stdout_data, "ok\n");
+}
+
 TEST_F(SandboxTest, UidsAreLeasedExclusively) {
   SandboxConfig config = SmallSandboxConfig(1);
   config.first_uid = sandbox_->slot_uids()[0];
