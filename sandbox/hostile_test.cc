@@ -125,6 +125,7 @@ TEST_F(HostileTest, A03ForkBombHitsThePidsLimit) {
   REQUIRE_GUARANTEE("cgroup pids");
   RunLimits l = Limits();
   l.wall_ms = 700;
+  l.memory_bytes = 512 * kMiB;  // Room for every allowed process: the pids limit must bind.
   RunResult r = Hostile("forkbomb", l);
   EXPECT_EQ(VerdictForRun(r), Verdict::kTimeout) << r.Summary();
   EXPECT_GT(r.pids_limit_hits, 0);
