@@ -2,11 +2,12 @@
 //
 // For a trivial program (/bin/true) and for Python (python3 -c 'print(6*7)'), measures
 // runs/s of a full-isolation sandbox run and of a bare fork+exec+wait of the same program
-// in the same process, alternating batches. Reports per-batch medians, the ratio
-// sandbox/bare (goal >= 0.7 for /bin/true) and the count of wrong results (a run that did
-// not exit 0 with the expected output). Needs root, like the sandbox.
+// in the same process, alternating batches after a warm-up. Reports the median runs/s of
+// each, the median and quartiles of the per-pair ratio sandbox/bare (goal >= 0.7 for
+// /bin/true) and the count of wrong results (a run that did not exit 0 with the expected
+// output). Needs root, like the sandbox.
 //
-//   lightrl-bench-sandbox --runs=500 --repeats=7 --threads=1
+//   lightrl-bench-sandbox --runs=200 --repeats=21 --threads=1
 #include <gflags/gflags.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,8 +24,8 @@
 #include "core/logging.h"
 #include "sandbox/sandbox.h"
 
-DEFINE_int32(runs, 400, "runs per batch of the trivial program (python: runs / 20)");
-DEFINE_int32(repeats, 7, "batches per configuration; the median is reported");
+DEFINE_int32(runs, 200, "runs per batch of the trivial program (python: runs / 20)");
+DEFINE_int32(repeats, 21, "bare/sandbox batch pairs per configuration; medians are reported");
 DEFINE_int32(threads, 1, "concurrent callers (and sandbox slots)");
 DEFINE_bool(python, true, "also measure python3");
 
@@ -99,6 +100,8 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// Alternates a bare batch and a sandbox batch `repeats` times; the ratio is taken per
+// adjacent pair, so load that drifts over the run cancels out, and the medians reported.
 void Measure(Sandbox& sandbox, const Program& program, int runs) {
   int wrong = 0;
   Batch(
@@ -106,19 +109,20 @@ void Measure(Sandbox& sandbox, const Program& program, int runs) {
   Batch(
       std::max(1, runs / 10), [&] { return SandboxRun(sandbox, program); }, &wrong);
   wrong = 0;
-  std::vector<double> bare, boxed;
+  std::vector<double> bare, boxed, ratios;
   for (int r = 0; r < FLAGS_repeats; ++r) {
     bare.push_back(Batch(
         runs, [&] { return BareRun(program); }, &wrong));
     boxed.push_back(Batch(
         runs, [&] { return SandboxRun(sandbox, program); }, &wrong));
+    ratios.push_back(boxed.back() / bare.back());
   }
+  std::sort(ratios.begin(), ratios.end());
   std::printf(
-      "%-12s threads %d  bare %8.1f runs/s  sandbox %8.1f runs/s  ratio %.3f  "
-      "(min/max sandbox %.1f/%.1f)  wrong %d of %d\n",
-      program.name.c_str(), FLAGS_threads, Median(bare), Median(boxed),
-      Median(boxed) / Median(bare), *std::min_element(boxed.begin(), boxed.end()),
-      *std::max_element(boxed.begin(), boxed.end()), wrong, 2 * runs * FLAGS_repeats);
+      "%-10s threads %d  bare %7.1f runs/s  sandbox %7.1f runs/s  ratio %.3f "
+      "(quartiles %.3f-%.3f)  wrong %d of %d\n",
+      program.name.c_str(), FLAGS_threads, Median(bare), Median(boxed), Median(ratios),
+      ratios[ratios.size() / 4], ratios[ratios.size() * 3 / 4], wrong, 2 * runs * FLAGS_repeats);
 }
 
 int Main() {

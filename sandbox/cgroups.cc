@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/logging.h"
@@ -178,92 +179,87 @@ std::string InstanceName() {
 
 std::unique_ptr<Cgroups> Cgroups::Create() {
   std::unique_ptr<Cgroups> cg(new Cgroups());
-  std::string v2_reason = "no cgroup2 mount";
-  for (const MountEntry& m : ReadMountInfo()) {
-    if (m.fstype != "cgroup2") continue;
-    std::optional<std::string> path = OwnCgroupPath("");
-    std::optional<std::string> dir = path ? OnDisk(m, *path) : std::nullopt;
-    if (!dir) {
-      v2_reason = "own cgroup not below the cgroup2 mount " + m.mount_point;
-      continue;
+  std::string name = InstanceName();
+  std::string v2_note;
+  std::string v2_reason = cg->SetUpV2(name, &v2_note);
+  std::map<std::string, std::string> v1_reasons = cg->SetUpV1(name);
+  const std::pair<const char*, const CgroupDir*> all[] = {{"memory", &cg->memory_},
+                                                          {"pids", &cg->pids_},
+                                                          {"cpu", &cg->cpu_},
+                                                          {"cpuacct", &cg->cpuacct_}};
+  for (const auto& [controller, dir] : all) {
+    std::string line = std::string("cgroup ") + controller + ": ";
+    if (!dir->used()) {
+      line += "missing (cgroup v2: " + v2_reason + "; cgroup v1: " + v1_reasons[controller] + ")";
+    } else if (dir->v2) {
+      line += "v2 " + dir->path + v2_note;
+    } else {
+      line += "v1 " + dir->path;
     }
-    std::string controllers = ReadText(*dir + "/cgroup.controllers");
-    bool all = true;
-    for (const char* c : {"memory", "pids", "cpu"}) {
-      std::istringstream in(controllers);
-      std::string word;
-      bool found = false;
-      while (in >> word) found |= word == c;
-      all &= found;
-    }
-    if (!all) {
-      v2_reason = "cgroup2 at " + m.mount_point + " offers only '" +
-                  controllers.substr(0, controllers.find('\n')) + "'";
-      continue;
-    }
-    cg->SetUpV2(*dir);
-    if (cg->v2_) return cg;
-    v2_reason = cg->report_.empty() ? v2_reason : cg->report_.back();
-    cg->report_.clear();
+    cg->report_.push_back(line);
   }
-  cg->report_.push_back("cgroup v2 not used: " + v2_reason);
-  cg->SetUpV1();
   return cg;
 }
 
-void Cgroups::SetUpV2(const std::string& own) {
-  std::string base = own;
-  if (base.size() > sizeof(kLeaf) && base.substr(base.size() - sizeof(kLeaf) + 1) == kLeaf) {
-    base = base.substr(0, base.size() - sizeof(kLeaf));  // Moved here by an earlier sandbox.
+std::string Cgroups::SetUpV2(const std::string& instance_name, std::string* note) {
+  const MountEntry* mount = nullptr;
+  std::vector<MountEntry> mounts = ReadMountInfo();
+  for (const MountEntry& m : mounts) {
+    if (m.fstype == "cgroup2") mount = &m;
   }
+  if (mount == nullptr) return "no cgroup2 mount";
+  std::optional<std::string> path = OwnCgroupPath("");
+  std::optional<std::string> own = path ? OnDisk(*mount, *path) : std::nullopt;
+  if (!own) return "own cgroup not below the cgroup2 mount " + mount->mount_point;
+  std::string base = *own;
+  size_t leaf_len = std::strlen(kLeaf);
+  if (base.size() > leaf_len && base.compare(base.size() - leaf_len, leaf_len, kLeaf) == 0) {
+    base.resize(base.size() - leaf_len - 1);  // Moved there by an earlier sandbox.
+  }
+  std::istringstream offered(ReadText(base + "/cgroup.controllers"));
+  std::string enable, word, reason = "cgroup2 does not delegate";
+  std::vector<std::string> delegated;
+  while (offered >> word) {
+    if (word == "memory" || word == "pids" || word == "cpu") {
+      enable += (enable.empty() ? "+" : " +") + word;
+      delegated.push_back(word);
+    }
+  }
+  if (delegated.empty()) return reason + " memory, pids or cpu to " + base;
   RemoveStale(base);
-  const std::string enable = "+memory +pids +cpu";
   Status enabled = WriteText(base + "/cgroup.subtree_control", enable);
   for (int attempt = 0; !enabled.ok() && attempt < 3; ++attempt) {
     std::string leaf = base + "/" + kLeaf, why;
-    if (!MakeDir(leaf, &why)) {
-      report_.push_back("cgroup v2 not used: " + why);
-      return;
-    }
+    if (!MakeDir(leaf, &why)) return why;
     std::istringstream procs(ReadText(base + "/cgroup.procs"));
     std::string pid;
     while (procs >> pid) WriteText(leaf + "/cgroup.procs", pid).IgnoreError();
     enabled = WriteText(base + "/cgroup.subtree_control", enable);
-    if (enabled.ok()) {
-      report_.push_back("cgroup v2: moved the processes of " + base + " into " + leaf);
-    }
+    *note = " (the processes of " + base + " were moved into " + leaf + ")";
   }
-  if (!enabled.ok()) {
-    report_.push_back("cgroup v2 not used: " + std::string(enabled.message()));
-    return;
-  }
-  std::string instance = base + "/" + InstanceName(), why;
-  if (!MakeDir(instance, &why)) {
-    report_.push_back("cgroup v2 not used: " + why);
-    return;
-  }
+  if (!enabled.ok()) return std::string(enabled.message());
+  std::string instance = base + "/" + instance_name, why;
+  if (!MakeDir(instance, &why)) return why;
   created_.push_back(instance);
   Status sub = WriteText(instance + "/cgroup.subtree_control", enable);
-  if (!sub.ok()) {
-    report_.push_back("cgroup v2 not used: " + std::string(sub.message()));
-    return;
+  if (!sub.ok()) return std::string(sub.message());
+  CgroupDir dir{instance, true};
+  for (const std::string& c : delegated) {
+    (c == "memory" ? memory_ : c == "pids" ? pids_ : cpu_) = dir;
   }
-  v2_ = true;
-  memory_dir_ = pids_dir_ = cpu_dir_ = cpuacct_dir_ = instance;
-  for (const char* c : {"memory", "pids", "cpu"}) {
-    report_.push_back(std::string("cgroup ") + c + ": v2 " + instance);
-  }
+  cpuacct_ = dir;  // cpu.stat exists in every v2 cgroup.
+  return reason + " this controller to " + base;
 }
 
-void Cgroups::SetUpV1() {
+std::map<std::string, std::string> Cgroups::SetUpV1(const std::string& instance_name) {
+  std::map<std::string, std::string> reasons;
   std::vector<MountEntry> mounts = ReadMountInfo();
-  std::string instance_name = InstanceName();
-  std::pair<const char*, std::string*> wanted[] = {{"memory", &memory_dir_},
-                                                   {"pids", &pids_dir_},
-                                                   {"cpu", &cpu_dir_},
-                                                   {"cpuacct", &cpuacct_dir_}};
-  for (auto& [controller, dir] : wanted) {
-    std::string why = "no cgroup v1 hierarchy with this controller";
+  const std::pair<const char*, CgroupDir*> wanted[] = {
+      {"memory", &memory_}, {"pids", &pids_}, {"cpu", &cpu_}, {"cpuacct", &cpuacct_}};
+  for (const auto& [controller, dir] : wanted) {
+    if (dir->used()) continue;
+    std::string& why = reasons[controller];
+    why = "no hierarchy with this controller";
     for (const MountEntry& m : mounts) {
       if (m.fstype != "cgroup" || !HasToken(m.super_options, controller)) continue;
       std::optional<std::string> path = OwnCgroupPath(controller);
@@ -278,12 +274,11 @@ void Cgroups::SetUpV1() {
       if (std::find(created_.begin(), created_.end(), instance) == created_.end()) {
         created_.push_back(instance);
       }
-      *dir = instance;
+      *dir = CgroupDir{instance, false};
       break;
     }
-    report_.push_back(std::string("cgroup ") + controller + ": " +
-                      (dir->empty() ? "missing (" + why + ")" : "v1 " + *dir));
   }
+  return reasons;
 }
 
 Cgroups::~Cgroups() {
@@ -296,37 +291,42 @@ Cgroups::~Cgroups() {
 
 StatusOr<std::unique_ptr<SlotCgroup>> Cgroups::MakeSlot(int index) const {
   std::unique_ptr<SlotCgroup> slot(new SlotCgroup());
-  slot->v2_ = v2_;
   std::string name = "/slot-" + std::to_string(index);
-  for (const std::string* instance : {&memory_dir_, &pids_dir_, &cpu_dir_, &cpuacct_dir_}) {
-    if (instance->empty()) continue;
-    std::string dir = *instance + name, why;
-    if (std::find(slot->dirs_.begin(), slot->dirs_.end(), dir) != slot->dirs_.end()) continue;
-    if (!MakeDir(dir, &why)) return InternalError("sandbox: " + why);
-    slot->dirs_.push_back(dir);
-    int fd = OpenOrMinusOne(dir + "/cgroup.procs", O_WRONLY);
+  const std::pair<const CgroupDir*, CgroupDir*> dirs[] = {{&memory_, &slot->memory_},
+                                                          {&pids_, &slot->pids_},
+                                                          {&cpu_, &slot->cpu_},
+                                                          {&cpuacct_, &slot->cpuacct_}};
+  for (const auto& [instance, own] : dirs) {
+    if (!instance->used()) continue;
+    *own = CgroupDir{instance->path + name, instance->v2};
+    if (std::find(slot->dirs_.begin(), slot->dirs_.end(), own->path) != slot->dirs_.end()) {
+      continue;
+    }
+    std::string why;
+    if (!MakeDir(own->path, &why)) return InternalError("sandbox: " + why);
+    slot->dirs_.push_back(own->path);
+    int fd = OpenOrMinusOne(own->path + "/cgroup.procs", O_WRONLY);
     if (fd < 0) {
-      return InternalError("sandbox: cannot open " + dir +
+      return InternalError("sandbox: cannot open " + own->path +
                            "/cgroup.procs: " + std::strerror(errno));
     }
     slot->procs_fds_.push_back(fd);
   }
-  if (!memory_dir_.empty()) slot->memory_dir_ = memory_dir_ + name;
-  if (!pids_dir_.empty()) slot->pids_dir_ = pids_dir_ + name;
-  if (!cpu_dir_.empty()) slot->cpu_dir_ = cpu_dir_ + name;
-  if (!cpuacct_dir_.empty()) {
+  const CgroupDir& cpuacct = slot->cpuacct_;
+  if (cpuacct.used()) {
     slot->cpu_usage_fd_ =
-        OpenOrMinusOne(cpuacct_dir_ + name + (v2_ ? "/cpu.stat" : "/cpuacct.usage"), O_RDONLY);
+        OpenOrMinusOne(cpuacct.path + (cpuacct.v2 ? "/cpu.stat" : "/cpuacct.usage"), O_RDONLY);
   }
-  if (!slot->pids_dir_.empty()) {
-    slot->pids_events_fd_ = OpenOrMinusOne(slot->pids_dir_ + "/pids.events", O_RDONLY);
+  if (slot->pids_.used()) {
+    slot->pids_events_fd_ = OpenOrMinusOne(slot->pids_.path + "/pids.events", O_RDONLY);
   }
-  if (!slot->memory_dir_.empty()) {
-    std::string peak = slot->memory_dir_ + (v2_ ? "/memory.peak" : "/memory.max_usage_in_bytes");
-    slot->memory_peak_fd_ = OpenOrMinusOne(peak, O_RDWR);
+  const CgroupDir& memory = slot->memory_;
+  if (memory.used()) {
+    slot->memory_peak_fd_ = OpenOrMinusOne(
+        memory.path + (memory.v2 ? "/memory.peak" : "/memory.max_usage_in_bytes"), O_RDWR);
     slot->oom_events_fd_ = OpenOrMinusOne(
-        slot->memory_dir_ + (v2_ ? "/memory.events" : "/memory.oom_control"), O_RDONLY);
-    if (v2_) WriteText(slot->memory_dir_ + "/memory.swap.max", "0").IgnoreError();
+        memory.path + (memory.v2 ? "/memory.events" : "/memory.oom_control"), O_RDONLY);
+    if (memory.v2) WriteText(memory.path + "/memory.swap.max", "0").IgnoreError();
   }
   return slot;
 }
@@ -345,32 +345,32 @@ SlotCgroup::~SlotCgroup() {
 }
 
 Status SlotCgroup::Apply(const CgroupLimits& limits) {
-  if (!memory_dir_.empty() && limits.memory_bytes != applied_.memory_bytes) {
+  if (memory_.used() && limits.memory_bytes != applied_.memory_bytes) {
     std::string bytes = std::to_string(limits.memory_bytes);
-    if (v2_) {
-      RETURN_IF_ERROR(WriteText(memory_dir_ + "/memory.max", bytes));
+    if (memory_.v2) {
+      RETURN_IF_ERROR(WriteText(memory_.path + "/memory.max", bytes));
     } else {
       // memsw (memory + swap) must stay >= the memory limit while both change.
-      std::string memsw = memory_dir_ + "/memory.memsw.limit_in_bytes";
+      std::string memsw = memory_.path + "/memory.memsw.limit_in_bytes";
       bool has_memsw = access(memsw.c_str(), F_OK) == 0;
       // Nothing applied yet means the kernel limit is unlimited: lower it first.
       bool raising = applied_.memory_bytes != 0 && limits.memory_bytes > applied_.memory_bytes;
       if (has_memsw && raising) RETURN_IF_ERROR(WriteText(memsw, bytes));
-      RETURN_IF_ERROR(WriteText(memory_dir_ + "/memory.limit_in_bytes", bytes));
+      RETURN_IF_ERROR(WriteText(memory_.path + "/memory.limit_in_bytes", bytes));
       if (has_memsw && !raising) RETURN_IF_ERROR(WriteText(memsw, bytes));
     }
   }
-  if (!pids_dir_.empty() && limits.pids != applied_.pids) {
-    RETURN_IF_ERROR(WriteText(pids_dir_ + "/pids.max", std::to_string(limits.pids)));
+  if (pids_.used() && limits.pids != applied_.pids) {
+    RETURN_IF_ERROR(WriteText(pids_.path + "/pids.max", std::to_string(limits.pids)));
   }
-  if (!cpu_dir_.empty() && limits.cpu_cores != applied_.cpu_cores) {
+  if (cpu_.used() && limits.cpu_cores != applied_.cpu_cores) {
     int64_t quota = std::llround(limits.cpu_cores * kCpuPeriodUs);
-    if (v2_) {
-      RETURN_IF_ERROR(WriteText(cpu_dir_ + "/cpu.max",
+    if (cpu_.v2) {
+      RETURN_IF_ERROR(WriteText(cpu_.path + "/cpu.max",
                                 std::to_string(quota) + " " + std::to_string(kCpuPeriodUs)));
     } else {
-      RETURN_IF_ERROR(WriteText(cpu_dir_ + "/cpu.cfs_period_us", std::to_string(kCpuPeriodUs)));
-      RETURN_IF_ERROR(WriteText(cpu_dir_ + "/cpu.cfs_quota_us", std::to_string(quota)));
+      RETURN_IF_ERROR(WriteText(cpu_.path + "/cpu.cfs_period_us", std::to_string(kCpuPeriodUs)));
+      RETURN_IF_ERROR(WriteText(cpu_.path + "/cpu.cfs_quota_us", std::to_string(quota)));
     }
   }
   applied_ = limits;
@@ -384,14 +384,14 @@ int64_t SlotCgroup::Counter(int fd, const char* key) {
 int64_t SlotCgroup::CpuNanos() const {
   if (cpu_usage_fd_ < 0) return -1;
   std::string text = PreadAll(cpu_usage_fd_);
-  if (!v2_) return FirstNumber(text);
+  if (!cpuacct_.v2) return FirstNumber(text);
   int64_t usec = KeyedValue(text, "usage_usec");
   return usec < 0 ? -1 : usec * 1000;
 }
 
 Status SlotCgroup::StartRun() {
   if (memory_peak_fd_ >= 0) {
-    const char* reset = v2_ ? "reset\n" : "0";
+    const char* reset = memory_.v2 ? "reset\n" : "0";
     peak_resettable_ = pwrite(memory_peak_fd_, reset, std::strlen(reset), 0) > 0;
   }
   start_ = CgroupUsage();

@@ -1,8 +1,8 @@
 // Per-slot cgroups: memory, pids and cpu limits and accounting for sandbox runs.
 //
-// Works with cgroup v2 (one hierarchy; controllers memory, pids and cpu must be available
-// in the caller's cgroup) or else with the cgroup v1 hierarchies that are mounted
-// (memory, pids, cpu, cpuacct, each used when present). Everything is created below the
+// Works with cgroup v2 (the controllers among memory, pids and cpu that are delegated to
+// the caller's cgroup) and with the cgroup v1 hierarchies that are mounted (memory, pids,
+// cpu, cpuacct), each controller from wherever it is available. Everything is created below the
 // caller's own cgroup, so the sandbox never escapes the limits its container imposes:
 //   <caller cgroup>/lightrl-sandbox-<pid>-<n>/slot-<i>
 // On cgroup v2, when the caller's cgroup holds processes (the "no internal processes"
@@ -17,6 +17,7 @@
 #define LIGHTRL_SANDBOX_CGROUPS_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +38,13 @@ struct CgroupUsage {
   int64_t peak_memory_bytes = -1;
   int64_t oom_kills = -1;
   int64_t pids_limit_hits = -1;
+};
+
+// A cgroup directory of one controller; empty when the controller is not used.
+struct CgroupDir {
+  std::string path;
+  bool v2 = false;
+  bool used() const { return !path.empty(); }
 };
 
 class SlotCgroup {
@@ -65,10 +73,9 @@ class SlotCgroup {
   // The value after `key` in a "key value" file open as `fd`, or -1.
   static int64_t Counter(int fd, const char* key);
 
-  bool v2_ = false;
+  CgroupDir memory_, pids_, cpu_, cpuacct_;
   std::vector<std::string> dirs_;  // Created directories, removed in the destructor.
   std::vector<int> procs_fds_;
-  std::string memory_dir_, pids_dir_, cpu_dir_;
   int cpu_usage_fd_ = -1;    // cpu.stat (v2) or cpuacct.usage (v1)
   int memory_peak_fd_ = -1;  // memory.peak (v2) or memory.max_usage_in_bytes (v1)
   int oom_events_fd_ = -1;   // memory.events (v2) or memory.oom_control (v1)
@@ -81,20 +88,21 @@ class SlotCgroup {
 class Cgroups {
  public:
   // Discovers the hierarchies of the calling process and creates this sandbox's cgroup
-  // ("lightrl-sandbox-<pid>-<n>"). Never fails; see report().
+  // ("lightrl-sandbox-<pid>-<n>"): on cgroup v2 for the controllers delegated to the
+  // caller's cgroup (CPU accounting through cpu.stat comes with any of them), on cgroup v1
+  // for the others where mounted. Never fails; see report().
   static std::unique_ptr<Cgroups> Create();
   Cgroups(const Cgroups&) = delete;
   Cgroups& operator=(const Cgroups&) = delete;
   // Removes the sandbox's cgroup; every SlotCgroup must be destroyed first.
   ~Cgroups();
 
-  bool memory() const { return !memory_dir_.empty(); }
-  bool pids() const { return !pids_dir_.empty(); }
-  bool cpu() const { return !cpu_dir_.empty(); }
-  bool cpu_accounting() const { return !cpuacct_dir_.empty(); }
-  bool v2() const { return v2_; }
-  // One line per controller: "cgroup memory: v1 /sys/fs/cgroup/memory/..." or
-  // "cgroup memory: missing (reason)".
+  bool memory() const { return memory_.used(); }
+  bool pids() const { return pids_.used(); }
+  bool cpu() const { return cpu_.used(); }
+  bool cpu_accounting() const { return cpuacct_.used(); }
+  // One line each for memory, pids, cpu and cpuacct: "cgroup memory: v2 /sys/fs/cgroup/..."
+  // or "cgroup pids: missing (why neither v2 nor v1 could be used)".
   const std::vector<std::string>& report() const { return report_; }
 
   // Creates slot-<index> in every usable hierarchy.
@@ -102,11 +110,14 @@ class Cgroups {
 
  private:
   Cgroups() = default;
-  void SetUpV2(const std::string& base);
-  void SetUpV1();
+  // Uses cgroup v2 for the delegated controllers; returns why the others are not on v2.
+  // `note` tells when processes had to be moved to a leaf cgroup.
+  std::string SetUpV2(const std::string& instance_name, std::string* note);
+  // Uses cgroup v1 for every controller still unused; returns why, per controller, v1 is
+  // not used for those that stay unused.
+  std::map<std::string, std::string> SetUpV1(const std::string& instance_name);
 
-  bool v2_ = false;
-  std::string memory_dir_, pids_dir_, cpu_dir_, cpuacct_dir_;  // Instance directories.
+  CgroupDir memory_, pids_, cpu_, cpuacct_;  // Instance directories.
   std::vector<std::string> created_;
   std::vector<std::string> report_;
 };

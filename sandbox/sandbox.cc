@@ -1,17 +1,16 @@
 #include "sandbox/sandbox.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "sandbox/cgroups.h"
 #include "sandbox/slot.h"
+#include "sandbox/startup_report.h"
 
 namespace lightrl {
 namespace {
@@ -77,38 +76,6 @@ int CapLastCap() {
   int last = 40;
   in >> last;
   return last;
-}
-
-std::string Mib(int64_t bytes) { return std::to_string(bytes / kMiB) + " MiB"; }
-
-// "Key:\tvalue" lines of /proc/self/status.
-std::string StatusField(const std::string& text, const std::string& key) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) {
-      std::string value = line.substr(key.size() + 1);
-      size_t start = value.find_first_not_of(" \t");
-      return start == std::string::npos ? "" : value.substr(start);
-    }
-  }
-  return "<absent>";
-}
-
-// Interface names of the /proc/net/dev listing that follows its "Inter-|" header.
-std::vector<std::string> Interfaces(const std::string& text) {
-  std::vector<std::string> names;
-  size_t header = text.find("Inter-|");
-  std::istringstream in(header == std::string::npos ? "" : text.substr(header));
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t colon = line.find(':');
-    if (colon == std::string::npos || line.find('|') != std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    name.erase(0, name.find_first_not_of(' '));
-    names.push_back(name);
-  }
-  return names;
 }
 
 }  // namespace
@@ -254,11 +221,9 @@ StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxConfig& config) 
         lines);
   }
   bool any_cgroup = cg.memory() || cg.pids() || cg.cpu() || cg.cpu_accounting();
-  std::string uids;
   for (int i = 0; i < config.slots; ++i) {
     ASSIGN_OR_RETURN(UidLease lease,
                      UidLease::Acquire(config.state_dir, config.first_uid, config.uid_count));
-    uids += (i > 0 ? ", " : "") + std::to_string(lease.uid());
     std::unique_ptr<SlotCgroup> slot_cgroup;
     if (any_cgroup) {
       ASSIGN_OR_RETURN(slot_cgroup, cg.MakeSlot(i));
@@ -269,81 +234,16 @@ StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxConfig& config) 
   }
   sandbox->busy_.assign(static_cast<size_t>(config.slots), false);
 
-  RunSpec probe;
-  probe.argv = {"/bin/cat", "/proc/self/status", "/proc/net/dev"};
-  StatusOr<RunResult> probed = sandbox->slots_[0]->Run(probe, config.default_limits);
+  RunSpec probe = StartupProbe();
+  StatusOr<RunResult> probed = sandbox->slots_[0]->Run(probe, RunLimits());
   if (!probed.ok()) return probed.status().WithContext("sandbox: probe run");
   if (probed->outcome != RunOutcome::kExited || probed->exit_code != 0) {
     return FailedPreconditionError("sandbox: probe run failed: " + probed->Summary() + ": " +
                                    probed->stderr_data);
   }
-  const std::string& status = probed->stdout_data;
-  std::string uid = std::to_string(sandbox->slots_[0]->uid());
-  std::string ids = uid + "\t" + uid + "\t" + uid + "\t" + uid;
-  bool uid_ok = StatusField(status, "Uid") == ids && StatusField(status, "Gid") == ids &&
-                StatusField(status, "Groups").empty();
-  std::string zero = "0000000000000000";
-  std::string caps;
-  bool caps_ok = true;
-  for (const char* c : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) {
-    std::string v = StatusField(status, c);
-    caps += std::string(c) + "=" + v + " ";
-    caps_ok &= v == zero;
-  }
-  std::vector<std::string> interfaces = Interfaces(status);
-  std::string present;
-  for (const std::string& p : config.system_paths) {
-    struct stat st;
-    if (lstat(p.c_str(), &st) == 0) present += (present.empty() ? "" : " ") + p;
-  }
-  const SeccompFilter& f = shared.seccomp;
-  auto add = [&](std::string name, bool holds, std::string detail) {
-    sandbox->report_.guarantees.push_back({std::move(name), holds, std::move(detail)});
-  };
-  add("namespaces", true,
-      "pid, mount, uts, network (loopback only), cgroup and ipc per slot; the ipc namespace is "
-      "replaced after any run that leaves SysV objects");
-  add("filesystem", true,
-      "tmpfs root with pivot_root; read-only nosuid,nodev binds of " + present +
-          "; /proc with hidepid; fresh tmpfs /box (" + Mib(config.box_bytes) + "), /tmp (" +
-          Mib(config.tmp_bytes) + ") and /dev/shm (" + Mib(config.shm_bytes) + ") every run");
-  add("uid", uid_ok,
-      "probe runs as uid/gid " + uid + " with no supplementary groups (slot uids " + uids + ")");
-  add("capabilities", caps_ok, caps + "(probe)");
-  add("no_new_privs", StatusField(status, "NoNewPrivs") == "1",
-      "NoNewPrivs=" + StatusField(status, "NoNewPrivs") + " (probe)");
-  add("seccomp", StatusField(status, "Seccomp") == "2",
-      "mode " + StatusField(status, "Seccomp") + " (probe); kill on foreign arch and x32, " +
-          std::to_string(f.killed_syscalls) + " calls kill, " + std::to_string(f.errno_syscalls) +
-          " fail, " + std::to_string(f.argument_checks) + " argument checks");
-  add("network", interfaces == std::vector<std::string>{"lo"},
-      "interfaces seen by the probe: " + (interfaces.empty() ? "none" : interfaces[0]) +
-          (interfaces.size() > 1 ? " and more" : "") + "; no routes");
-  add("rlimits", true,
-      std::string("CPU, FSIZE, NOFILE, NPROC, STACK, CORE=0, MEMLOCK=0, MSGQUEUE=0") +
-          (cg.memory() ? "" : ", AS as the memory limit (no memory cgroup)"));
-  for (const std::string& line : cg.report()) {
-    if (line.rfind("cgroup v2", 0) == 0) continue;
-    size_t colon = line.find(':');
-    std::string name = line.substr(0, colon);
-    if (name == "cgroup cpuacct") continue;
-    add(name, line.find("missing") == std::string::npos, line.substr(colon + 2));
-  }
-  add("cpu accounting", true,
-      cg.cpu_accounting() ? "summed over all processes by the slot cgroup, checked every " +
-                                std::to_string(config.cpu_check_ms) + " ms"
-                          : "rusage of reaped processes, at the end of the run");
-  add("wall deadline", true, "the supervisor kills the run at wall_ms whatever its CPU use");
-  add("output caps", true, "stdout and stderr over output_bytes each kill the run");
-  add("teardown", true,
-      "after every run the namespace's pid 1 kills and reaps every other process in it");
-  for (const SandboxReport::Guarantee& g : sandbox->report_.guarantees) {
-    bool optional = g.name.rfind("cgroup", 0) == 0;
-    if (!g.holds && !optional) {
-      return FailedPreconditionError("sandbox: guarantee '" + g.name + "' does not hold: " +
-                                     g.detail + "\n" + sandbox->report_.ToString());
-    }
-  }
+  sandbox->report_ =
+      MakeStartupReport(config, shared.seccomp, cg, probed->stdout_data, sandbox->slot_uids());
+  RETURN_IF_ERROR(CheckMandatoryGuarantees(sandbox->report_));
   return sandbox;
 }
 

@@ -8,12 +8,13 @@
 //   spec.stdin_data = "hi\n";
 //   ASSIGN_OR_RETURN(RunResult result, sandbox->Run(spec));
 //
-// Every run gets new PID, mount, IPC and UTS namespaces and its slot's network namespace
-// (loopback only); a read-only root on tmpfs with fresh tmpfs /box (the work dir), /tmp
-// and /dev/shm; its slot's unprivileged uid, no capabilities, no_new_privs and a seccomp
-// deny list; rlimits; cgroup memory/pids/cpu limits where the machine allows; a wall
-// deadline independent of CPU time; byte caps on stdout/stderr; and when it ends nothing
-// of it is left running. docs/sandbox.md has the threat model and how each part is tested.
+// Every run happens in its slot's own PID, mount, network (loopback only), IPC, UTS and
+// cgroup namespaces, which no other slot shares and no process outlives the run in; on a
+// read-only root on tmpfs with /box (the work dir), /tmp and /dev/shm empty at the start;
+// as its slot's unprivileged uid with no capabilities, no_new_privs and a seccomp deny
+// list; under rlimits, cgroup memory/pids/cpu limits where the machine allows, a wall
+// deadline independent of CPU time and byte caps on stdout/stderr. docs/sandbox.md has the
+// threat model and how each part is tested.
 //
 // Requires root (or CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT, ...) and Linux
 // >= 5.9 on x86_64. The process must not reap children it did not create (waitpid(-1)):
@@ -183,8 +184,9 @@ class Sandbox {
   // Runs one program. A result (whatever the program did) or an error when the sandbox
   // could not run it: InvalidArgumentError for a bad spec or limits, DeadlineExceededError
   // when no slot freed up within slot_wait_ms, FailedPreconditionError when the program
-  // could not be started (e.g. argv[0] missing in the box), InternalError when the sandbox
-  // failed (its slot is rebuilt for the next run). An error is never a pass.
+  // could not be started (argv[0] missing in the box, input files larger than box_bytes),
+  // InternalError when the sandbox failed (its slot is rebuilt for the next run). An error
+  // is never a pass.
   StatusOr<RunResult> Run(const RunSpec& spec);
 
  private:

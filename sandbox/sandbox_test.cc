@@ -144,6 +144,24 @@ TEST_F(SandboxTest, RunsUnprivilegedAsItsSlotUid) {
   EXPECT_LE(visible, 4) << r.stdout_data;
 }
 
+TEST_F(SandboxTest, WorkDirsAreEmptyAgainAfterEveryRun) {
+  SandboxConfig config = SmallSandboxConfig(1);
+  Make(config);
+  const std::string count = "find /box /tmp /dev/shm -mindepth 1 | wc -l";
+  // A few files (emptied in place), then many files and deep trees (a new tmpfs), then an
+  // attempt to change the work dir itself.
+  for (const char* dirt :
+       {"echo a > /box/a; mkdir -p /tmp/d/e; echo b > /tmp/d/e/b; ln -s /etc/passwd /box/l",
+        "for i in $(seq 300); do : > /box/f$i; done; mkdir -p /tmp/1/2/3/4/5/6/7/8/9/10/11/12",
+        "chmod 700 /box; chmod 700 /tmp"}) {
+    RunSpec spec = Shell(dirt);
+    spec.files = {{"input.txt", "x", false}};
+    RunOk(spec);
+    RunResult r = RunOk(Shell(count + "; stat -c %a /box /tmp /dev/shm"));
+    EXPECT_EQ(r.stdout_data, "0\n1777\n1777\n1777\n") << "after: " << dirt;
+  }
+}
+
 TEST_F(SandboxTest, LargeStdinArrivesWhole) {
   std::string input(3 * 1024 * 1024, 'x');
   RunResult r = RunOk(Python("import sys\nprint(len(sys.stdin.buffer.read()))\n", input));
@@ -218,6 +236,14 @@ TEST_F(SandboxTest, MissingProgramIsAnErrorAndTheSlotStillWorks) {
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(std::string(r.status().message()).find("lightrl-no-such-program"), std::string::npos)
       << r.status();
+  EXPECT_EQ(RunOk(Shell("echo ok")).stdout_data, "ok\n");
+}
+
+TEST_F(SandboxTest, InputFilesOverTheWorkDirSizeAreRefused) {
+  RunSpec spec = Shell("true");
+  spec.files = {{"big", std::string(sandbox_->config().box_bytes + 1, 'x'), false}};
+  StatusOr<RunResult> r = sandbox_->Run(spec);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status();
   EXPECT_EQ(RunOk(Shell("echo ok")).stdout_data, "ok\n");
 }
 

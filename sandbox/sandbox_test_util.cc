@@ -65,7 +65,9 @@ std::vector<pid_t> ChildrenOfThisProcess() {
 std::vector<std::string> CgroupDirs(const SandboxReport& report) {
   std::vector<std::string> dirs;
   for (const SandboxReport::Guarantee& g : report.guarantees) {
-    if (g.name.rfind("cgroup ", 0) == 0 && g.holds) dirs.push_back(g.detail.substr(3));
+    if (g.name.rfind("cgroup ", 0) != 0 || !g.holds) continue;
+    std::string path = g.detail.substr(3);  // After "v1 " or "v2 ".
+    dirs.push_back(path.substr(0, path.find(';')));
   }
   return dirs;
 }

@@ -10,8 +10,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <map>
+
+#include "core/logging.h"
 
 namespace lightrl {
 namespace {
@@ -37,48 +41,79 @@ constexpr uint32_t ArgLow(int index) {
   return static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * index);  // Little endian.
 }
 
-class Builder {
- public:
-  void Load(uint32_t offset) { Add(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset)); }
-  void Return(uint32_t action) { Add(BPF_STMT(BPF_RET | BPF_K, action)); }
-  // if (A == value) return action.
-  void ReturnIfEqual(uint32_t value, uint32_t action) {
-    Add(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, value, 0, 1));
-    Return(action);
-  }
-  // if (A & bits) return action.
-  void ReturnIfAnySet(uint32_t bits, uint32_t action) {
-    Add(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, bits, 0, 1));
-    Return(action);
-  }
-  // if (A != value) return action.
-  void ReturnIfNotEqual(uint32_t value, uint32_t action) {
-    Add(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, value, 1, 0));
-    Return(action);
-  }
-  // if (A != value) skip the next `length` instructions.
-  void SkipUnlessEqual(uint32_t value, uint8_t length) {
-    Add(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, value, 0, length));
-  }
+sock_filter Statement(uint16_t code, uint32_t k) { return BPF_STMT(code, k); }
 
-  std::vector<sock_filter>& program() { return program_; }
+sock_filter Jump(uint16_t op, uint32_t k, size_t jt, size_t jf) {
+  CHECK_LE(jt, 255u);
+  CHECK_LE(jf, 255u);
+  return BPF_JUMP(BPF_JMP | op | BPF_K, k, static_cast<uint8_t>(jt), static_cast<uint8_t>(jf));
+}
 
- private:
-  void Add(sock_filter insn) { program_.push_back(insn); }
-  std::vector<sock_filter> program_;
+sock_filter Load(uint32_t offset) { return Statement(BPF_LD | BPF_W | BPF_ABS, offset); }
+sock_filter Return(uint32_t action) { return Statement(BPF_RET | BPF_K, action); }
+
+// The decision for the syscall numbers [lo, hi]: `action`, or, when `body` is not empty
+// (then lo == hi), the body, which inspects arguments and returns on every path.
+struct Rule {
+  uint32_t lo;
+  uint32_t hi;
+  uint32_t action;
+  std::vector<sock_filter> body;
 };
 
-// A syscall whose argument decides. With A holding the syscall number, a block that is
-// skipped for other syscalls; for `nr` it loads the low 32 bits of argument `arg` and
-// returns `action` for the listed `values` (with `allow_listed`: allows the listed values
-// and returns `action` for every other value). The block always returns.
-void ArgumentRule(Builder& b, int nr, int arg, std::initializer_list<uint32_t> values,
-                  bool allow_listed, uint32_t action) {
-  uint8_t length = static_cast<uint8_t>(2 * values.size() + 2);
-  b.SkipUnlessEqual(static_cast<uint32_t>(nr), length);
-  b.Load(ArgLow(arg));
-  for (uint32_t v : values) b.ReturnIfEqual(v, allow_listed ? kAllow : action);
-  b.Return(allow_listed ? action : kAllow);
+// A body that loads the low 32 bits of argument `arg` and returns `action` for the listed
+// values (with `allow_listed`: allows them and returns `action` for any other value).
+std::vector<sock_filter> ArgumentBody(int arg, std::initializer_list<uint32_t> values,
+                                      bool allow_listed, uint32_t action) {
+  std::vector<sock_filter> body = {Load(ArgLow(arg))};
+  for (uint32_t v : values) {
+    body.push_back(Jump(BPF_JEQ, v, 0, 1));
+    body.push_back(Return(allow_listed ? kAllow : action));
+  }
+  body.push_back(Return(allow_listed ? action : kAllow));
+  return body;
+}
+
+// Code that, with A holding a syscall number known to lie in the range of rules [l, r),
+// applies the matching rule or allows. A binary search over the rules keeps both the
+// kernel's per-syscall emulation at attach time (its action cache) and each syscall's
+// filtering at O(log rules).
+std::vector<sock_filter> Tree(const std::vector<Rule>& rules, size_t l, size_t r) {
+  if (r - l > 1) {
+    size_t mid = (l + r) / 2;
+    std::vector<sock_filter> left = Tree(rules, l, mid);
+    std::vector<sock_filter> right = Tree(rules, mid, r);
+    std::vector<sock_filter> out = {Jump(BPF_JGE, rules[mid].lo, left.size(), 0)};
+    out.insert(out.end(), left.begin(), left.end());
+    out.insert(out.end(), right.begin(), right.end());
+    return out;
+  }
+  const Rule& rule = rules[l];
+  if (rule.body.empty()) {
+    return {Jump(BPF_JGE, rule.lo, 0, 2), Jump(BPF_JGT, rule.hi, 1, 0), Return(rule.action),
+            Return(kAllow)};
+  }
+  std::vector<sock_filter> out = {Jump(BPF_JEQ, rule.lo, 0, rule.body.size())};
+  out.insert(out.end(), rule.body.begin(), rule.body.end());
+  out.push_back(Return(kAllow));
+  return out;
+}
+
+// Sorted rules, consecutive numbers with the same action merged into one range.
+std::vector<Rule> MergedRules(const std::map<uint32_t, uint32_t>& actions,
+                              std::map<uint32_t, std::vector<sock_filter>> bodies) {
+  std::vector<Rule> rules;
+  for (const auto& [nr, action] : actions) {
+    CHECK_EQ(bodies.count(nr), 0u) << "syscall " << nr << " has two rules";
+    if (!rules.empty() && rules.back().hi + 1 == nr && rules.back().action == action) {
+      rules.back().hi = nr;
+    } else {
+      rules.push_back(Rule{nr, nr, action, {}});
+    }
+  }
+  for (auto& [nr, body] : bodies) rules.push_back(Rule{nr, nr, kAllow, std::move(body)});
+  std::sort(rules.begin(), rules.end(), [](const Rule& a, const Rule& b) { return a.lo < b.lo; });
+  return rules;
 }
 
 }  // namespace
@@ -88,12 +123,7 @@ StatusOr<SeccompFilter> BuildSeccompFilter() {
     return UnimplementedError("the sandbox's seccomp filter supports x86_64 only");
   }
   SeccompFilter filter;
-  Builder b;
-  b.Load(offsetof(seccomp_data, arch));
-  b.ReturnIfNotEqual(kAuditArch, kKill);
-  b.Load(offsetof(seccomp_data, nr));
-  b.ReturnIfAnySet(kX32SyscallBit, kKill);
-
+  std::map<uint32_t, uint32_t>& actions = filter.actions;
   for (int nr : {SYS_ptrace,        SYS_process_vm_readv, SYS_process_vm_writev,
                  SYS_mount,         SYS_umount2,          SYS_pivot_root,
                  SYS_chroot,        SYS_unshare,          SYS_setns,
@@ -102,12 +132,12 @@ StatusOr<SeccompFilter> BuildSeccompFilter() {
                  SYS_mount_setattr, SYS_kexec_load,       SYS_kexec_file_load,
                  SYS_init_module,   SYS_finit_module,     SYS_delete_module,
                  SYS_reboot}) {
-    b.ReturnIfEqual(static_cast<uint32_t>(nr), kKill);
+    actions[static_cast<uint32_t>(nr)] = kKill;
     ++filter.killed_syscalls;
   }
   for (int nr : {SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register, SYS_keyctl,
                  SYS_add_key, SYS_request_key, SYS_clone3}) {
-    b.ReturnIfEqual(static_cast<uint32_t>(nr), Errno(ENOSYS));
+    actions[static_cast<uint32_t>(nr)] = Errno(ENOSYS);
     ++filter.errno_syscalls;
   }
   for (int nr : {SYS_bpf,
@@ -135,22 +165,25 @@ StatusOr<SeccompFilter> BuildSeccompFilter() {
                  SYS_kcmp,
                  SYS_lookup_dcookie,
                  SYS_vhangup}) {
-    b.ReturnIfEqual(static_cast<uint32_t>(nr), Errno(EPERM));
+    actions[static_cast<uint32_t>(nr)] = Errno(EPERM);
     ++filter.errno_syscalls;
   }
+  std::map<uint32_t, std::vector<sock_filter>> bodies;
+  bodies[SYS_ioctl] = ArgumentBody(1, {TIOCSTI, TIOCLINUX}, /*allow_listed=*/false, Errno(EPERM));
+  bodies[SYS_socket] = ArgumentBody(0, {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK},
+                                    /*allow_listed=*/true, Errno(EAFNOSUPPORT));
+  bodies[SYS_personality] = ArgumentBody(0, {0, 0xffffffffu}, /*allow_listed=*/true, Errno(EPERM));
+  bodies[SYS_clone] = {Load(ArgLow(0)), Jump(BPF_JSET, kNamespaceCloneFlags, 0, 1),
+                       Return(Errno(EPERM)), Return(kAllow)};
+  for (const auto& [nr, body] : bodies) filter.argument_checked.push_back(static_cast<int>(nr));
+  filter.argument_checks = static_cast<int>(bodies.size());
 
-  ArgumentRule(b, SYS_ioctl, 1, {TIOCSTI, TIOCLINUX}, /*allow_listed=*/false, Errno(EPERM));
-  ArgumentRule(b, SYS_socket, 0, {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK}, /*allow_listed=*/true,
-               Errno(EAFNOSUPPORT));
-  ArgumentRule(b, SYS_personality, 0, {0, 0xffffffffu}, /*allow_listed=*/true, Errno(EPERM));
-  b.SkipUnlessEqual(SYS_clone, 4);
-  b.Load(ArgLow(0));
-  b.ReturnIfAnySet(kNamespaceCloneFlags, Errno(EPERM));
-  b.Return(kAllow);
-  filter.argument_checks = 4;
-
-  b.Return(kAllow);
-  filter.program = std::move(b.program());
+  std::vector<Rule> rules = MergedRules(actions, std::move(bodies));
+  filter.program = {
+      Load(offsetof(seccomp_data, arch)), Jump(BPF_JEQ, kAuditArch, 1, 0),      Return(kKill),
+      Load(offsetof(seccomp_data, nr)),   Jump(BPF_JSET, kX32SyscallBit, 0, 1), Return(kKill)};
+  std::vector<sock_filter> tree = Tree(rules, 0, rules.size());
+  filter.program.insert(filter.program.end(), tree.begin(), tree.end());
   return filter;
 }
 

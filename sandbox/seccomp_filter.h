@@ -20,6 +20,8 @@
 
 #include <linux/filter.h>
 
+#include <cstdint>
+#include <map>
 #include <vector>
 
 #include "core/status.h"
@@ -27,10 +29,16 @@
 namespace lightrl {
 
 struct SeccompFilter {
+  // A binary search over the syscall numbers (merged into ranges), so that attaching the
+  // filter per run and filtering each syscall cost O(log rules).
   std::vector<sock_filter> program;
+  // The action of every syscall decided by its number alone (SECCOMP_RET_*).
+  std::map<uint32_t, uint32_t> actions;
+  // Syscalls decided by their arguments (clone, ioctl, socket, personality).
+  std::vector<int> argument_checked;
   int killed_syscalls = 0;  // rules that kill the process
   int errno_syscalls = 0;   // rules that fail with an errno
-  int argument_checks = 0;  // rules that inspect arguments (clone, ioctl, socket, personality)
+  int argument_checks = 0;  // rules that inspect arguments
 };
 
 // UnimplementedError on an architecture other than x86_64.

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/audit.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -18,6 +20,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <functional>
 
 namespace lightrl {
@@ -61,6 +65,62 @@ TEST(SeccompFilterTest, CountsRules) {
   EXPECT_GT(filter->errno_syscalls, 20);
   EXPECT_EQ(filter->argument_checks, 4);
   EXPECT_LT(filter->program.size(), 4096u);  // BPF_MAXINSNS
+  EXPECT_EQ(filter->actions.size(),
+            static_cast<size_t>(filter->killed_syscalls + filter->errno_syscalls));
+}
+
+// A classic-BPF interpreter for the instructions the filter uses, to check the generated
+// search tree against its rule table for every syscall number.
+uint32_t Interpret(const std::vector<sock_filter>& program, const seccomp_data& data) {
+  uint32_t a = 0;
+  for (size_t pc = 0; pc < program.size(); ++pc) {
+    const sock_filter& insn = program[pc];
+    switch (insn.code) {
+      case BPF_LD | BPF_W | BPF_ABS:
+        std::memcpy(&a, reinterpret_cast<const char*>(&data) + insn.k, sizeof(a));
+        break;
+      case BPF_RET | BPF_K:
+        return insn.k;
+      case BPF_JMP | BPF_JEQ | BPF_K:
+        pc += a == insn.k ? insn.jt : insn.jf;
+        break;
+      case BPF_JMP | BPF_JGE | BPF_K:
+        pc += a >= insn.k ? insn.jt : insn.jf;
+        break;
+      case BPF_JMP | BPF_JGT | BPF_K:
+        pc += a > insn.k ? insn.jt : insn.jf;
+        break;
+      case BPF_JMP | BPF_JSET | BPF_K:
+        pc += (a & insn.k) != 0 ? insn.jt : insn.jf;
+        break;
+      default:
+        ADD_FAILURE() << "unexpected BPF code " << insn.code << " at " << pc;
+        return 0;
+    }
+  }
+  ADD_FAILURE() << "the program fell off its end";
+  return 0;
+}
+
+TEST(SeccompFilterTest, SearchTreeMatchesTheRuleTableForEverySyscall) {
+  SeccompFilter filter = std::move(BuildSeccompFilter()).value();
+  seccomp_data data{};
+  data.arch = AUDIT_ARCH_X86_64;
+  for (uint32_t nr = 0; nr < 1024; ++nr) {
+    if (std::count(filter.argument_checked.begin(), filter.argument_checked.end(),
+                   static_cast<int>(nr)) > 0) {
+      continue;
+    }
+    data.nr = static_cast<int>(nr);
+    auto it = filter.actions.find(nr);
+    uint32_t want = it == filter.actions.end() ? SECCOMP_RET_ALLOW : it->second;
+    EXPECT_EQ(Interpret(filter.program, data), want) << "syscall " << nr;
+  }
+  data.nr = SYS_getpid | 0x40000000;
+  EXPECT_EQ(Interpret(filter.program, data), SECCOMP_RET_KILL_PROCESS);
+  data.nr = SYS_getpid;
+  data.arch = AUDIT_ARCH_I386;
+  EXPECT_EQ(Interpret(filter.program, data), SECCOMP_RET_KILL_PROCESS);
 }
 
 TEST(SeccompFilterTest, OrdinaryCallsStillWork) {

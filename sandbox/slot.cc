@@ -178,6 +178,17 @@ std::string StepError(const Message& m, const RunSpec* spec) {
 
 }  // namespace
 
+RunOutcome Slot::Classify(KillReason killed, const RunResult& result, int64_t oom_kills,
+                          const RunLimits& limits) {
+  if (killed == KillReason::kWall) return RunOutcome::kWallTimeout;
+  if (killed == KillReason::kOutput) return RunOutcome::kOutputLimit;
+  if (killed == KillReason::kCpu || result.signal == SIGXCPU || result.cpu_ms >= limits.cpu_ms) {
+    return RunOutcome::kCpuTimeout;
+  }
+  if (oom_kills > 0) return RunOutcome::kMemoryLimit;
+  return result.signal != 0 ? RunOutcome::kSignaled : RunOutcome::kExited;
+}
+
 struct Slot::Pipes {
   UniqueFd stdout_read, stdout_write, stderr_read, stderr_write;
 };
@@ -402,7 +413,11 @@ StatusOr<RunResult> Slot::Supervise(const RunSpec& spec, const RunLimits& limits
   }
   if (reply.failed_step != SetupStep::kNone) {
     std::string message = Name() + ": " + StepError(reply, &spec);
-    if (reply.failed_step == SetupStep::kExec) return FailedPreconditionError(message);
+    // The request could not be carried out (no such program, input files over the work
+    // dir's size); the zygote itself is fine.
+    if (reply.failed_step == SetupStep::kExec || reply.failed_step == SetupStep::kWriteFile) {
+      return FailedPreconditionError(message);
+    }
     return InternalError(message);
   }
   CgroupUsage usage = cgroup_ != nullptr ? cgroup_->Usage() : CgroupUsage();
@@ -412,19 +427,7 @@ StatusOr<RunResult> Slot::Supervise(const RunSpec& spec, const RunLimits& limits
   int status = reply.wait_status;
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  bool cpu_exceeded =
-      killed == KillReason::kCpu || result.signal == SIGXCPU || result.cpu_ms >= limits.cpu_ms;
-  if (killed == KillReason::kWall) {
-    result.outcome = RunOutcome::kWallTimeout;
-  } else if (killed == KillReason::kOutput) {
-    result.outcome = RunOutcome::kOutputLimit;
-  } else if (cpu_exceeded) {
-    result.outcome = RunOutcome::kCpuTimeout;
-  } else if (usage.oom_kills > 0) {
-    result.outcome = RunOutcome::kMemoryLimit;
-  } else {
-    result.outcome = WIFEXITED(status) ? RunOutcome::kExited : RunOutcome::kSignaled;
-  }
+  result.outcome = Classify(killed, result, usage.oom_kills, limits);
   if (reply.collected != 0) {
     if (!collected.valid()) return InternalError(Name() + ": collected files missing");
     ASSIGN_OR_RETURN(result.files, ParseCollected(collected.get(), spec.collect));

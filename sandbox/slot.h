@@ -53,6 +53,9 @@ class Slot {
   Status SendRun(const UniqueFd& request, const UniqueFd& stdin_fd, const Pipes& pipes);
   StatusOr<RunResult> Supervise(const RunSpec& spec, const RunLimits& limits, Pipes& pipes);
   Status Kill(KillReason reason, KillReason* current);
+  // The outcome of a finished run, in the order of sandbox.h's RunOutcome contract.
+  static RunOutcome Classify(KillReason killed, const RunResult& result, int64_t oom_kills,
+                             const RunLimits& limits);
   std::string Name() const;
 
   int index_;

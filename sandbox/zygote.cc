@@ -1,5 +1,6 @@
 #include "sandbox/zygote.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -72,6 +73,15 @@ class Text {
   char buf_[4096];
   size_t len_ = 0;
   bool overflow_ = false;
+};
+
+// The record layout of getdents64 (glibc declares no type for it).
+struct linux_dirent64_view {
+  uint64_t ino;
+  int64_t off;
+  unsigned short reclen;
+  unsigned char type;
+  char name[];
 };
 
 const ZygoteConfig* g_config = nullptr;
@@ -235,29 +245,27 @@ int MakeEtc(const ZygoteConfig& c) {
   return 0;
 }
 
-int MountTmpfs(const char* target, int64_t bytes, const char* mode, bool owned) {
-  const ZygoteConfig& c = *g_config;
+int MountTmpfs(const char* target, int64_t bytes) {
   Text options;
   options.Add("size=").Add(static_cast<uint64_t>(bytes)).Add(",nr_inodes=");
-  options.Add(static_cast<uint64_t>(c.max_inodes)).Add(",mode=").Add(mode);
-  if (owned) options.Add(",uid=").Add(c.uid).Add(",gid=").Add(c.gid);
+  options.Add(static_cast<uint64_t>(g_config->max_inodes)).Add(",mode=1777");
   return mount("tmpfs", target, "tmpfs", kScratchFlags, options.c_str());
 }
 
-// The per-run tmpfs mounts and the free space each had when it was fresh.
+// The per-run tmpfs mounts and the free space each had when it was fresh. Their roots are
+// root-owned and sticky (mode 1777): a run can create entries but not change the root
+// directory itself, so a mount that is empty again is as good as fresh.
 struct Scratch {
   const char* path;
-  const char* mode;
-  bool owned;  // Root dir owned by the slot uid (which may then change its attributes).
   int64_t ZygoteConfig::*bytes;
   struct statfs fresh;
 };
-Scratch g_scratch[] = {{"/box", "0700", true, &ZygoteConfig::box_bytes, {}},
-                       {"/tmp", "1777", false, &ZygoteConfig::tmp_bytes, {}},
-                       {"/dev/shm", "1777", false, &ZygoteConfig::shm_bytes, {}}};
+Scratch g_scratch[] = {{"/box", &ZygoteConfig::box_bytes, {}},
+                       {"/tmp", &ZygoteConfig::tmp_bytes, {}},
+                       {"/dev/shm", &ZygoteConfig::shm_bytes, {}}};
 
 int MountScratch(Scratch& s) {
-  if (MountTmpfs(s.path, g_config->*s.bytes, s.mode, s.owned) < 0) return -1;
+  if (MountTmpfs(s.path, g_config->*s.bytes) < 0) return -1;
   return statfs(s.path, &s.fresh);
 }
 
@@ -268,15 +276,55 @@ int MountAllScratch() {
   return 0;
 }
 
-// Replaces each scratch mount the run may have changed by a fresh tmpfs. A sticky,
-// root-owned mount with no inode and no block in use is already as good as fresh: the run
-// could not change its root directory, and everything it created is gone.
+// Removes everything below the directory `dir` without following links, visiting at most
+// `*budget` entries and `depth` levels; -1 when a bound is hit or a removal fails.
+int Wipe(int dir, int depth, int* budget) {
+  alignas(8) char buf[4096];
+  for (;;) {
+    if (lseek(dir, 0, SEEK_SET) < 0) return -1;
+    long n = syscall(SYS_getdents64, dir, buf, sizeof(buf));
+    if (n < 0) return -1;
+    bool removed = false;
+    for (long off = 0; off < n;) {
+      auto* e = reinterpret_cast<struct linux_dirent64_view*>(buf + off);
+      off += e->reclen;
+      const char* name = e->name;
+      if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
+      if (--*budget < 0) return -1;
+      if (e->type == DT_DIR) {
+        if (depth <= 0) return -1;
+        int sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) return -1;
+        int r = Wipe(sub, depth - 1, budget);
+        close(sub);
+        if (r < 0 || unlinkat(dir, name, AT_REMOVEDIR) < 0) return -1;
+      } else if (unlinkat(dir, name, 0) < 0) {
+        return -1;
+      }
+      removed = true;
+    }
+    if (!removed) return 0;
+  }
+}
+
+bool Pristine(const Scratch& s) {
+  struct statfs now;
+  return statfs(s.path, &now) == 0 && now.f_ffree == s.fresh.f_ffree &&
+         now.f_bfree == s.fresh.f_bfree;
+}
+
+// Makes every scratch mount fresh again: an untouched one stays, a lightly used one is
+// emptied (cheaper than a new mount), anything else is replaced by a new tmpfs.
 void RefreshScratch() {
+  constexpr int kWipeEntries = 256;
+  constexpr int kWipeDepth = 8;
   for (Scratch& s : g_scratch) {
-    struct statfs now;
-    bool pristine = !s.owned && statfs(s.path, &now) == 0 && now.f_ffree == s.fresh.f_ffree &&
-                    now.f_bfree == s.fresh.f_bfree;
-    if (pristine) continue;
+    if (Pristine(s)) continue;
+    int dir = open(s.path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int budget = kWipeEntries;
+    bool wiped = dir >= 0 && Wipe(dir, kWipeDepth, &budget) == 0 && Pristine(s);
+    if (dir >= 0) close(dir);
+    if (wiped) continue;
     if (umount2(s.path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 || MountScratch(s) < 0) _exit(1);
   }
 }
@@ -326,6 +374,11 @@ void BuildBox(const ZygoteConfig& c) {
   Check(SetupStep::kScratchMounts, MountAllScratch());
   Check(SetupStep::kHostname, sethostname("sandbox", 7));
   Check(SetupStep::kLoopback, BringUpLoopback());
+  // The bounding set only limits what execve can grant, and the zygote never execs: empty
+  // it once here, for every child to inherit (each drop costs a credentials commit).
+  for (int cap = 0; cap <= c.cap_last_cap; ++cap) {
+    Check(SetupStep::kBoundingSet, prctl(PR_CAPBSET_DROP, cap, 0, 0, 0));
+  }
 }
 
 // Keeps only the socket and the cgroup.procs descriptors, renumbered from 3; 0-2 become
@@ -560,9 +613,6 @@ int ChildMain(void* arg) {
   SetLimit(a, RLIMIT_CORE, 0, 0);
   SetLimit(a, RLIMIT_MEMLOCK, 0, 0);
   SetLimit(a, RLIMIT_MSGQUEUE, 0, 0);
-  for (int cap = 0; cap <= c.cap_last_cap; ++cap) {
-    ChildCheck(a, SetupStep::kBoundingSet, prctl(PR_CAPBSET_DROP, cap, 0, 0, 0));
-  }
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   ChildCheck(a, SetupStep::kGroups, syscall(SYS_setgroups, 0, nullptr));
   ChildCheck(a, SetupStep::kGid, syscall(SYS_setresgid, c.gid, c.gid, c.gid));

@@ -1,25 +1,28 @@
 // The zygote of a sandbox slot: pid 1 of the slot's PID namespace, living in the box.
 //
 // The supervisor clones it once per slot with new PID, mount, network, IPC and UTS
-// namespaces. It builds the box (private mount propagation; a tmpfs root with read-only
-// nosuid/nodev binds of the system paths; /dev null, zero, full, random and urandom; a
-// minimal /etc; pivot_root; /proc with hidepid; a read-only root; size-capped tmpfs
-// /box, /tmp and /dev/shm), joins the slot cgroup and a new cgroup namespace, brings up
-// loopback only, and then serves run requests (box_protocol.h), one at a time:
-//   1. write the input files into /box (root-created, then chowned to the slot uid);
+// namespaces. It joins the slot cgroup and a new cgroup namespace, builds the box (private
+// mount propagation; a tmpfs root with read-only nosuid/nodev binds of the system paths;
+// /dev null, zero, full, random and urandom; a minimal /etc; pivot_root; /proc with
+// hidepid; a read-only root; size-capped tmpfs /box, /tmp and /dev/shm, root-owned with
+// mode 1777), brings up loopback only, empties its capability bounding set (inherited by
+// every program), and then serves run requests (box_protocol.h), one at a time:
+//   1. write the input files into /box (created by root, then chowned to the slot uid);
 //   2. spawn the program with clone(CLONE_VM | CLONE_VFORK); the child sets
 //      oom_score_adj to 1000 (the OOM victim, not the zygote), calls setsid, wires
-//      stdin/stdout/stderr, closes every other descriptor, sets rlimits, empties the capability
-//      bounding set, drops to the slot uid/gid with no supplementary groups and no capabilities,
-//      sets no_new_privs and loads the seccomp filter last, right before execve;
+//      stdin/stdout/stderr, closes every other descriptor, sets rlimits, drops to the slot
+//      uid/gid with no supplementary groups and no capabilities, sets no_new_privs and
+//      loads the seccomp filter last, right before execve;
 //   3. wait for the program, reaping orphans as they exit;
 //   4. kill every other process of the namespace (kill(-1, SIGKILL) from pid 1) and reap
 //      them all, so nothing of the run survives;
 //   5. enter a fresh IPC namespace if the run left SysV objects behind;
 //   6. read the requested files with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 //      RESOLVE_NO_XDEV) and O_NOFOLLOW, regular files only, size-capped;
-//   7. report, then replace /box (and /tmp and /dev/shm unless provably untouched) with
-//      fresh tmpfs mounts.
+//   7. report, then make /box, /tmp and /dev/shm fresh again: their roots are root-owned
+//      and sticky, so the run cannot change them, and a mount that is empty again is as
+//      good as new; one the run used is emptied without following links (up to 256
+//      entries and 8 levels) or else replaced by a new tmpfs mount.
 // When the supervisor's end of the socket closes, the zygote kills the run and exits,
 // which tears the whole namespace down.
 #ifndef LIGHTRL_SANDBOX_ZYGOTE_H_
