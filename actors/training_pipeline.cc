@@ -81,8 +81,6 @@ namespace {
 // the work outright (Aborted: Error(failed)).
 bool WorthRetrying(const Status& status) { return status.code() != StatusCode::kAborted; }
 
-int64_t ToInt(double v) { return static_cast<int64_t>(v); }
-
 }  // namespace
 
 StatusOr<std::unique_ptr<TrainingPipeline>> TrainingPipeline::Create(
@@ -160,23 +158,20 @@ Status TrainingPipeline::Restore() {
   return Status::Ok();
 }
 
-std::string TrainingPipeline::SnapshotJson() const {
+std::string TrainingPipeline::SnapshotJson(const PipelineAccounting& accounting) const {
   nlohmann::json open = nlohmann::json::array();
   for (const auto& [id, group] : groups_) {
     if (group->purpose == Purpose::kTrain) open.push_back({group->task, group->index});
   }
   for (const auto& [task, index] : restored_prompts_) open.push_back({task, index});
-  if (training_ && training_->replay == false) {
-    // Snapshots are taken as the batch is sent; its groups count as trained in the snapshot.
-  }
-  std::vector<int64_t> dropped(accounting_.dropped, accounting_.dropped + kNumDropReasons);
+  std::vector<int64_t> dropped(accounting.dropped, accounting.dropped + kNumDropReasons);
   nlohmann::json state = {
       {"next_group_id", next_group_id_},
       {"cursors", cursors_},
       {"accounting",
-       {{"created", accounting_.created},
-        {"trained", accounting_.trained},
-        {"steps", accounting_.steps},
+       {{"created", accounting.created},
+        {"trained", accounting.trained},
+        {"steps", accounting.steps},
         {"dropped", dropped}}},
       {"open", open}};
   return state.dump();
@@ -210,7 +205,11 @@ TrainingPipeline::Group* TrainingPipeline::NewGroup(Purpose purpose, int task, i
   std::vector<int32_t> tokens = ByteTokenizer::EncodePrompt(item->prompt);
   group->prompt.assign(tokens.begin(), tokens.end());
   group->reference = std::move(item->reference_json);
-  group->min_version = learner_version_;
+  // Sync mode and evaluations need the current weights; async generation may start with
+  // weights up to max_staleness versions old (the group is then still fresh enough to train).
+  bool exact = purpose == Purpose::kEval || config_.mode == PipelineMode::kSync;
+  uint64_t slack = exact ? 0 : static_cast<uint64_t>(config_.max_staleness);
+  group->min_version = learner_version_ > slack ? learner_version_ - slack : 1;
   Group* raw = group.get();
   groups_[group->id] = std::move(group);
   return raw;
@@ -467,7 +466,6 @@ void TrainingPipeline::FinishEvalGroup(Group& group) {
     for (uint32_t v : answer.versions) {
       eval_in_progress_->min_token_version = std::min<uint64_t>(eval_in_progress_->min_token_version, v);
     }
-    eval_in_progress_->items -= 0;
   }
   groups_.erase(group.id);
   bool done = std::none_of(groups_.begin(), groups_.end(),
@@ -519,7 +517,9 @@ void TrainingPipeline::DispatchTraining() {
                           ", learner at " + std::to_string(learner_version_);
         if (config_.stale_policy == StalePolicy::kRegenerate) {
           group.samples.clear();
-          group.min_version = learner_version_;
+          group.min_version = learner_version_ > static_cast<uint64_t>(config_.max_staleness)
+                                  ? learner_version_ - config_.max_staleness
+                                  : 1;
           to_generate_.push_back(id);
         } else {
           Drop(id, DropReason::kStale, why);
@@ -537,14 +537,13 @@ void TrainingPipeline::DispatchTraining() {
       groups_.erase(id);
     }
     batch->resulting_version = learner_version_ + 1;
-    // The snapshot describes the state once this batch is trained.
-    accounting_.trained += config_.groups_per_batch;
-    accounting_.open -= config_.groups_per_batch;
-    ++accounting_.steps;
-    batch->snapshot = SnapshotJson();
-    accounting_.trained -= config_.groups_per_batch;
-    accounting_.open += config_.groups_per_batch;
-    --accounting_.steps;
+    // The snapshot describes the state once this batch is trained: the learner stores it with
+    // the checkpoint of the version the batch produces.
+    PipelineAccounting after = accounting_;
+    after.trained += config_.groups_per_batch;
+    after.open -= config_.groups_per_batch;
+    ++after.steps;
+    batch->snapshot = SnapshotJson(after);
   }
   std::optional<std::string> learner = registry_->TakeWorker(proto::Role::LEARNER);
   if (!learner) {
@@ -734,11 +733,8 @@ void TrainingPipeline::Retry(uint64_t group_id, std::deque<uint64_t>* queue, int
     Drop(group_id, reason, std::to_string(*attempts) + " attempts failed; last: " + status.ToString());
     return;
   }
-  Group& group = *groups_.at(group_id);
-  group.samples.clear();
-  if (queue == &to_score_) {
-    // Scoring needs the samples: they were cleared only for generation retries.
-  }
+  // Generating again starts from nothing; scoring again keeps the samples.
+  if (queue != &to_score_) groups_.at(group_id)->samples.clear();
   queue->push_front(group_id);
 }
 

@@ -128,7 +128,9 @@ class TrainingPipeline {
              const Status& status);
   void FinishEvalGroup(Group& group);
   void MaybeFinish();
-  std::string SnapshotJson() const;
+  // The state to resume from, with `accounting` as its counters (open groups are the
+  // current ones, plus restored prompts not yet drawn again).
+  std::string SnapshotJson(const PipelineAccounting& accounting) const;
   void LogStep(const Batch& batch, double reward_mean);
   void PrintProgress();
   void UpdateGauges();

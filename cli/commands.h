@@ -9,6 +9,9 @@ namespace lightrl {
 int CoordinatorCommand(int argc, char** argv);
 int EchoCommand(int argc, char** argv);
 int RunCommand(int argc, char** argv);
+int LearnerCommand(int argc, char** argv);
+int RolloutCommand(int argc, char** argv);
+int RewardCommand(int argc, char** argv);
 
 }  // namespace lightrl
 

@@ -1,6 +1,11 @@
-// `lightrl coordinator --config RUN.yaml`: the coordinator process.
+// `lightrl coordinator --config RUN.yaml`: the coordinator process. Besides /metrics it serves
+// GET /status (JSON: workers, pipeline accounting, evaluations) and writes where to find it
+// to <run_dir>/coordinator.json for `lightrl status`.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "actors/actor.h"
@@ -33,15 +38,44 @@ void PrintEchoReport(const EchoProbeReport& report) {
   std::fflush(stdout);
 }
 
+void PrintTrainingReport(const TrainingPipeline& pipeline) {
+  const PipelineAccounting& a = pipeline.accounting();
+  std::printf("run: %lld steps; groups created %lld = trained %lld + dropped %lld (",
+              static_cast<long long>(a.steps), static_cast<long long>(a.created),
+              static_cast<long long>(a.trained), static_cast<long long>(a.dropped_total()));
+  for (int r = 0; r < kNumDropReasons; ++r) {
+    std::printf("%s%s %lld", r ? ", " : "", std::string(DropReasonName(static_cast<DropReason>(r))).c_str(),
+                static_cast<long long>(a.dropped[r]));
+  }
+  std::printf(") + open %lld: %s\n", static_cast<long long>(a.open),
+              a.balanced() ? "balanced" : "NOT BALANCED");
+  const auto& evals = pipeline.evals();
+  if (evals.size() >= 2) {
+    std::printf("run: held-out accuracy %.3f before RL (version %llu) -> %.3f after RL (version %llu)\n",
+                evals.front().accuracy(), static_cast<unsigned long long>(evals.front().requested_version),
+                evals.back().accuracy(), static_cast<unsigned long long>(evals.back().requested_version));
+  }
+  std::fflush(stdout);
+}
+
+void WriteStatusLocation(const std::string& run_dir, int port) {
+  std::error_code ec;
+  std::filesystem::create_directories(run_dir, ec);
+  std::ofstream out(run_dir + "/coordinator.json");
+  out << nlohmann::json({{"status", "http://127.0.0.1:" + std::to_string(port) + "/status"},
+                         {"pid", getpid()}})
+             .dump()
+      << "\n";
+}
+
 }  // namespace
 
 int CoordinatorCommand(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   BlockShutdownSignals();
-  MetricsRegistry metrics;
-  auto http = StartProcess("coordinator", FLAGS_log_level, FLAGS_metrics_address, &metrics);
-  if (!http.ok()) {
-    LOG(ERROR) << http.status();
+  Status logging = SetUpLogging("coordinator", FLAGS_log_level);
+  if (!logging.ok()) {
+    LOG(ERROR) << logging;
     return 2;
   }
   auto run = LoadRunConfig(FLAGS_config, SplitOverrides(FLAGS_set));
@@ -49,7 +83,8 @@ int CoordinatorCommand(int argc, char** argv) {
     LOG(ERROR) << run.status();
     return 2;
   }
-  CoordinatorConfig config{run->cluster, run->smoke};
+  CoordinatorConfig config{run->cluster, run->smoke, run->pipeline, run->tasks};
+  MetricsRegistry metrics;
   zmq::context_t context(1);
   std::unique_ptr<Coordinator> coordinator;
   bool success = false;
@@ -65,14 +100,30 @@ int CoordinatorCommand(int argc, char** argv) {
       },
       [&] {
         if (coordinator && coordinator->echo_report()) PrintEchoReport(*coordinator->echo_report());
+        if (coordinator && coordinator->pipeline()) PrintTrainingReport(*coordinator->pipeline());
         coordinator.reset();
       });
   if (!actor.ok()) {
     LOG(ERROR) << actor.status();
     return 2;
   }
+  Actor* coordinator_actor = actor->get();
+  auto http = StartMetricsServer(
+      FLAGS_metrics_address, &metrics,
+      {{"/status", [coordinator_actor, &coordinator] {
+          std::string json;
+          Status called = coordinator_actor->Call([&] { json = coordinator->StatusJson(); });
+          if (!called.ok()) return HttpResponse{503, "text/plain", called.ToString()};
+          return HttpResponse{200, "application/json", json + "\n"};
+        }}});
+  if (!http.ok()) {
+    LOG(ERROR) << http.status();
+    return 2;
+  }
+  WriteStatusLocation(run->launcher.run_dir, (*http)->port());
   ShutdownCause cause = WaitForShutdown();
   if (cause == ShutdownCause::kSignal) LOG(INFO) << "stopping on signal";
+  http->reset();
   (*actor)->Stop();
   return cause == ShutdownCause::kFinished && success ? 0 : 1;
 }

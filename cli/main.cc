@@ -22,9 +22,9 @@ constexpr Subcommand kSubcommands[] = {
     {"run", lightrl::RunCommand, "run RUN.yaml: start every role of a run on this machine"},
     {"coordinator", lightrl::CoordinatorCommand, "the coordinator process"},
     {"echo", lightrl::EchoCommand, "an echo worker (smoke cluster)"},
-    {"learner", NotImplemented, "the learner process"},
-    {"rollout", NotImplemented, "a rollout actor process"},
-    {"reward", NotImplemented, "a reward worker process"},
+    {"learner", lightrl::LearnerCommand, "the learner process"},
+    {"rollout", lightrl::RolloutCommand, "a rollout actor process"},
+    {"reward", lightrl::RewardCommand, "a reward worker process"},
     {"status", NotImplemented, "show the running cluster"},
     {"scale", NotImplemented, "scale rollout=N reward=M: add or remove workers"},
 };

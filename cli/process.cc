@@ -35,10 +35,7 @@ ShutdownCause WaitForShutdown() {
 
 void NotifyFinished() { kill(getpid(), SIGUSR1); }
 
-StatusOr<std::unique_ptr<HttpServer>> StartProcess(const std::string& tag,
-                                                   const std::string& log_level,
-                                                   const std::string& listen_address,
-                                                   const MetricsRegistry* metrics) {
+Status SetUpLogging(const std::string& tag, const std::string& log_level) {
   SetLogTag(tag);
   LogLevel level;
   if (!ParseLogLevel(log_level, &level)) {
@@ -46,8 +43,14 @@ StatusOr<std::unique_ptr<HttpServer>> StartProcess(const std::string& tag,
                                 log_level + "'");
   }
   SetMinLogLevel(level);
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<HttpServer>> StartMetricsServer(
+    const std::string& listen_address, const MetricsRegistry* metrics,
+    std::map<std::string, HttpHandler> routes) {
   ASSIGN_OR_RETURN(HttpServerConfig http, ParseListenAddress(listen_address));
-  ASSIGN_OR_RETURN(auto server, HttpServer::Start(http, metrics, nullptr));
+  ASSIGN_OR_RETURN(auto server, HttpServer::Start(http, metrics, nullptr, std::move(routes)));
   LOG(INFO) << "metrics on http://" << http.bind_address << ":" << server->port() << "/metrics";
   return server;
 }

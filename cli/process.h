@@ -23,12 +23,13 @@ ShutdownCause WaitForShutdown();
 // Wakes WaitForShutdown() with kFinished. Safe from any thread.
 void NotifyFinished();
 
-// Sets the log tag and level, starts the metrics endpoint on `listen_address` ("host:port").
-// Errors: a bad level or address, or a port that cannot be bound.
-StatusOr<std::unique_ptr<HttpServer>> StartProcess(const std::string& tag,
-                                                   const std::string& log_level,
-                                                   const std::string& listen_address,
-                                                   const MetricsRegistry* metrics);
+// Sets the log tag and level ("debug", "info", "warning", "error").
+Status SetUpLogging(const std::string& tag, const std::string& log_level);
+// Starts the metrics endpoint on `listen_address` ("host:port") with extra `routes`.
+// Errors: a bad address, or a port that cannot be bound.
+StatusOr<std::unique_ptr<HttpServer>> StartMetricsServer(
+    const std::string& listen_address, const MetricsRegistry* metrics,
+    std::map<std::string, HttpHandler> routes = {});
 
 }  // namespace lightrl
 

@@ -52,9 +52,18 @@ int RunCommand(int argc, char** argv) {
     processes.push_back(std::move(spec));
   };
   add("coordinator", "coordinator", {}, true);
-  for (int i = 0; i < run->launcher.echo_workers; ++i) {
-    std::string id = "echo-" + std::to_string(i);
-    add(id, "echo", {"--id=" + id}, false);
+  auto add_workers = [&](const std::string& role, int count) {
+    for (int i = 0; i < count; ++i) {
+      std::string id = role + "-" + std::to_string(i);
+      add(id, role, {"--id=" + id}, false);
+    }
+  };
+  if (run->training()) {
+    add("learner", "learner", {"--id=learner"}, false);
+    add_workers("rollout", run->launcher.rollout_workers);
+    add_workers("reward", run->launcher.reward_workers);
+  } else {
+    add_workers("echo", run->launcher.echo_workers);
   }
   LauncherPolicy policy{run->launcher.restart_backoff_ms, run->launcher.max_restarts,
                         run->launcher.shutdown_grace_ms};

@@ -176,7 +176,7 @@ void RolloutNode::OnRolloutRequest(const IncomingMessage& message) {
     return;
   }
   held_groups_.fetch_add(1);
-  weights_cv_.notify_all();  // The generation thread may be waiting on weights, not the queue.
+  WakeGenerationThread();
 }
 
 void RolloutNode::OnWeightsAnnounce(proto::WeightsAnnounce::Reader announce) {
@@ -349,13 +349,8 @@ void RolloutNode::GenerationLoop() {
       continue;
     }
     active->Set(0);
-    // Nothing to decode: wait for work, or for weights when groups wait for a version.
-    if (waiting.empty()) {
-      std::optional<std::unique_ptr<GroupJob>> job = jobs_.Pop();
-      if (!job) break;  // Closed.
-      waiting.push_back(std::move(*job));
-      continue;
-    }
+    // Nothing to decode: wait for work, or for weights (the first ones, or a version that
+    // waiting groups ask for). Both arrive with a notification of weights_cv_.
     std::unique_lock<std::mutex> lock(weights_mu_);
     weights_cv_.wait(lock, [&] {
       return pending_weights_ != nullptr || stopping_.load() || jobs_.size() > 0;
@@ -363,12 +358,19 @@ void RolloutNode::GenerationLoop() {
   }
 }
 
+void RolloutNode::WakeGenerationThread() {
+  // Taking the mutex orders this wake-up after the generation thread's predicate check, so it
+  // cannot be lost between the check and the wait.
+  { std::lock_guard<std::mutex> lock(weights_mu_); }
+  weights_cv_.notify_all();
+}
+
 void RolloutNode::Stop() {
   if (stopped_) return;
   stopped_ = true;
   stopping_ = true;
   jobs_.Close();
-  weights_cv_.notify_all();
+  WakeGenerationThread();
   if (generation_thread_.joinable()) generation_thread_.join();
   if (actor_) actor_->Stop();
 }

@@ -78,6 +78,7 @@ class RolloutNode {
   void OnWeightsAnnounce(proto::WeightsAnnounce::Reader announce);
   void GrantFreeSlots();
   void GenerationLoop();
+  void WakeGenerationThread();
   // Generation thread: applies pending weights if allowed now; true when it switched.
   bool MaybeSwitchWeights(bool idle);
 
