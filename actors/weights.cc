@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unistd.h>
 
 #include "core/crc32c.h"
 #include "core/logging.h"
@@ -26,6 +27,14 @@ uint64_t DTypeBytes(proto::DType dtype) {
 }
 
 }  // namespace
+
+std::string AdvertisedEndpoint(const std::string& bound) {
+  const std::string wildcard = "tcp://0.0.0.0:";
+  if (bound.rfind(wildcard, 0) != 0) return bound;
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) return bound;
+  return "tcp://" + std::string(host) + ":" + bound.substr(wildcard.size());
+}
 
 Status ValidateLayout(const std::vector<TensorLayout>& tensors, uint64_t byte_size) {
   std::vector<const TensorLayout*> by_offset;
@@ -65,6 +74,7 @@ StatusOr<std::unique_ptr<WeightServer>> WeightServer::Create(zmq::context_t& con
   if (config.keep_versions < 1) return InvalidArgumentError("keep_versions must be >= 1");
   ASSIGN_OR_RETURN(auto socket, ZmqSocket::Create(context, SocketKind::kRouter, SocketOptions()));
   ASSIGN_OR_RETURN(std::string endpoint, socket->Bind(config.bind_endpoint));
+  endpoint = AdvertisedEndpoint(endpoint);
   MessengerConfig messenger_config;
   messenger_config.name = "weights";
   messenger_config.sender_id = config.sender_id;

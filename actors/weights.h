@@ -46,6 +46,10 @@ struct WeightsImage {
 // match their shapes and dtypes. Errors: InvalidArgument naming the tensor.
 Status ValidateLayout(const std::vector<TensorLayout>& tensors, uint64_t byte_size);
 
+// What peers on other hosts can connect to: a tcp endpoint bound on every interface
+// (tcp://0.0.0.0:port) is advertised under this host's name; others are returned unchanged.
+std::string AdvertisedEndpoint(const std::string& bound);
+
 struct WeightServerConfig {
   std::string bind_endpoint = "tcp://127.0.0.1:0";
   std::string sender_id = "learner-weights";
@@ -67,6 +71,7 @@ class WeightServer {
   // Writes the announce of `version` (must be servable). Errors: NotFound.
   Status FillAnnounce(uint64_t version, proto::WeightsAnnounce::Builder announce) const;
 
+  // The advertised endpoint (see AdvertisedEndpoint).
   const std::string& endpoint() const { return endpoint_; }
   uint64_t latest_version() const { return versions_.empty() ? 0 : versions_.back().version; }
 
