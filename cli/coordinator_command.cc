@@ -72,7 +72,7 @@ void WriteStatusLocation(const std::string& run_dir, int port) {
 
 int CoordinatorCommand(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  BlockShutdownSignals();
+  InstallSignalPipe();
   Status logging = SetUpLogging("coordinator", FLAGS_log_level);
   if (!logging.ok()) {
     LOG(ERROR) << logging;

@@ -1,15 +1,17 @@
 // The local launcher behind `lightrl run`: starts every role of a run as a child process on
 // this machine and supervises them.
 //
-//   - The primary process (the coordinator) decides the run: when it exits, the others get
-//     SIGTERM, then SIGKILL after the grace period, and its exit code is the run's.
+//   - The primary process (the coordinator) decides the run, and its exit code is the run's.
+//     When it exits with 0 the others have been told to stop: they get the grace period to
+//     exit on their own, then SIGTERM, then SIGKILL after another grace period. When it fails,
+//     they get SIGTERM at once.
 //   - A secondary process (a worker) that dies while the run goes on is restarted after a
 //     backoff that doubles per restart (up to 10 s); after max_restarts the run fails.
 //   - SIGINT/SIGTERM to the launcher are forwarded as SIGTERM to every child; the launcher
 //     then waits for them as above.
 //
-// Must be used from the main thread before any other thread exists (it changes the signal
-// mask and reaps children with signalfd). Not thread-safe.
+// Uses the signal pipe of cli/process.h and reaps children with waitpid(-1), so the calling
+// process must have no other children. Not thread-safe.
 #ifndef LIGHTRL_CLI_LOCAL_LAUNCHER_H_
 #define LIGHTRL_CLI_LOCAL_LAUNCHER_H_
 

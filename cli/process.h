@@ -12,13 +12,21 @@
 
 namespace lightrl {
 
-// Blocks SIGINT, SIGTERM and SIGUSR1 in the calling thread and every thread it starts later,
-// so that WaitForShutdown() is the only place they are delivered. Call first thing in main().
-void BlockShutdownSignals();
+// Signals are turned into bytes on a pipe by async-signal-safe handlers, so they are handled
+// the same whichever thread the kernel picks to deliver them (libraries such as OpenBLAS
+// start threads before main(), so blocking signals in main's threads is not enough).
+//
+// Installs handlers for SIGINT, SIGTERM, SIGUSR1 and SIGCHLD. Call once, first thing in a
+// subcommand; later calls do nothing.
+void InstallSignalPipe();
+// The read end of the pipe: readable when a signal arrived (for poll()).
+int SignalPipeFd();
+// The next signal that arrived, or 0 when none is waiting. Never blocks.
+int NextSignal();
 
 enum class ShutdownCause { kSignal, kFinished };
 // Waits until SIGINT/SIGTERM arrives (kSignal) or some thread calls NotifyFinished()
-// (kFinished).
+// (kFinished). Needs InstallSignalPipe().
 ShutdownCause WaitForShutdown();
 // Wakes WaitForShutdown() with kFinished. Safe from any thread.
 void NotifyFinished();

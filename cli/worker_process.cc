@@ -16,7 +16,7 @@ std::string DefaultWorkerId(const std::string& role) {
 
 int RunWorkerProcess(int argc, char** argv, const std::string& role, const StartWorker& start) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  BlockShutdownSignals();
+  InstallSignalPipe();
   std::string id = FLAGS_id.empty() ? DefaultWorkerId(role) : FLAGS_id;
   Status logging = SetUpLogging(id, FLAGS_log_level);
   MetricsRegistry metrics;

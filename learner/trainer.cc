@@ -219,8 +219,13 @@ StatusOr<StepMetrics> PolicyTrainer::TrainRl(const std::vector<TrainGroup>& grou
   m.version = version_;
   m.lr = config_.optimizer.lr;
   if (refs.empty()) {
+    // Nothing to learn from: the weights stay, but the batch counts as a step (the version
+    // numbers the batches applied, which the coordinator relies on).
+    ++step_;
+    ++version_;
+    m.version = version_;
     m.step_seconds = SecondsSince(start);
-    return m;  // Nothing to learn from; the policy stays.
+    return m;
   }
   // Validate everything before the first update, so a bad batch changes nothing.
   RETURN_IF_ERROR(model::AnalyzeBatch(Pack(groups, refs).batch, model_->config().vocab_size,

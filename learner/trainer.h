@@ -101,8 +101,8 @@ class PolicyTrainer {
 
   // One RL step over `groups`. Errors: InvalidArgument for malformed groups (token ids out of
   // the vocabulary, log-prob lists of the wrong length, sequences too long); nothing is
-  // changed then. A batch where every group is excluded is not an error: no update happens,
-  // the version stays, and the metrics say why.
+  // changed then. A batch where every group is excluded is not an error: the weights stay,
+  // the step and version still advance (one version per batch), and the metrics say why.
   StatusOr<StepMetrics> TrainRl(const std::vector<TrainGroup>& groups);
   // One SFT step (one optimizer update) over `examples`.
   StatusOr<StepMetrics> TrainSft(const std::vector<SftExample>& examples);

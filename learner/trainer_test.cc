@@ -84,13 +84,15 @@ TEST(TrainerTest, ZeroVarianceGroupsAreExcludedAndCounted) {
   EXPECT_EQ(m->sequences, 8);
 }
 
-TEST(TrainerTest, BatchWithoutSignalLeavesThePolicyAlone) {
+TEST(TrainerTest, BatchWithoutSignalLeavesTheWeightsButCountsAsAStep) {
   auto trainer = TinyTrainer();
   std::vector<float> before = Params(*trainer);
   auto m = trainer->TrainRl(RandomGroups(1, 1, /*flat_first=*/true));
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->groups_zero_variance, 1);
-  EXPECT_EQ(trainer->version(), 1u);
+  EXPECT_EQ(trainer->version(), 2u);
+  EXPECT_EQ(trainer->step(), 1);
+  EXPECT_EQ(trainer->optimizer().step(), 0);
   EXPECT_EQ(Params(*trainer), before);
 }
 

@@ -119,6 +119,7 @@ std::string WriteWorkerConfig(const std::string& endpoint, int max_in_flight,
   std::ofstream(path) << "cluster:\n  coordinator: " << endpoint
                       << "\n  heartbeat_interval_ms: 50\n  dead_after_ms: 400\n"
                       << "  request_timeout_ms: 500\n"
+                      << "smoke: {}\n"
                       << "echo:\n  max_in_flight: " << max_in_flight
                       << "\n  work_delay_ms: " << work_delay_ms << "\n";
   return path;
