@@ -497,7 +497,7 @@ void TrainingPipeline::FinishEvalGroup(Group& group) {
 }
 
 void TrainingPipeline::DispatchTraining() {
-  if (training_ != nullptr) return;
+  if (training_ != nullptr || in_doubt_ != nullptr) return;
   std::shared_ptr<Batch> batch;
   if (!to_replay_.empty()) {
     if (registry_->CountRole(proto::Role::LEARNER) == 0) return;
@@ -608,29 +608,30 @@ void TrainingPipeline::OnTrained(std::shared_ptr<Batch> batch,
         groups_[id] = std::move(group);
         Drop(id, DropReason::kInvalid, "the learner rejected the batch: " + reply.status().ToString());
       }
-    } else if (batch->replay) {
-      to_replay_.push_front(batch);
     } else {
-      for (auto it = batch->groups.rbegin(); it != batch->groups.rend(); ++it) {
-        ready_.push_front((*it)->id);
-        groups_[(*it)->id] = std::move(*it);
-      }
+      // The learner may or may not have applied the batch (it can die after its checkpoint and
+      // before its ack). Nothing more goes to the learner until its version tells.
+      in_doubt_ = batch;
     }
     Pump();
     return;
   }
-  auto ack = (*reply)->envelope().getBody().getAck();
+  BatchApplied(batch, (*reply)->envelope().getBody().getAck().getDurableVersion());
+  Pump();
+}
+
+void TrainingPipeline::BatchApplied(const std::shared_ptr<Batch>& batch, uint64_t durable_version) {
   acked_version_ = std::max(acked_version_, batch->resulting_version);
   learner_version_ = std::max(learner_version_, batch->resulting_version);
-  double reward_sum = 0;
-  int samples = 0;
-  for (const auto& g : batch->groups) {
-    for (const Sample& s : g->samples) {
-      reward_sum += s.reward;
-      ++samples;
-    }
-  }
   if (!batch->replay) {
+    double reward_sum = 0;
+    int samples = 0;
+    for (const auto& g : batch->groups) {
+      for (const Sample& s : g->samples) {
+        reward_sum += s.reward;
+        ++samples;
+      }
+    }
     batch->replay = true;  // From now on it can only be sent again as a replay.
     accounting_.trained += static_cast<int64_t>(batch->groups.size());
     accounting_.open -= static_cast<int64_t>(batch->groups.size());
@@ -640,16 +641,52 @@ void TrainingPipeline::OnTrained(std::shared_ptr<Batch> batch,
     metrics_->GetCounter("lightrl_groups_total", "Groups by outcome.", {{"outcome", "trained"}})
         ->Increment(static_cast<double>(batch->groups.size()));
     LogStep(*batch, last_reward_mean_);
+    if (config_.eval.every_steps > 0 && accounting_.steps % config_.eval.every_steps == 0 &&
+        accounting_.steps < config_.steps) {
+      StartEval();
+    }
   }
-  while (!replay_.empty() && replay_.front()->resulting_version <= ack.getDurableVersion()) {
+  while (!replay_.empty() && replay_.front()->resulting_version <= durable_version) {
     replay_.pop_front();
   }
-  if (config_.eval.every_steps > 0 && accounting_.steps % config_.eval.every_steps == 0 &&
-      accounting_.steps < config_.steps) {
-    StartEval();
-  }
   MaybeFinish();
-  Pump();
+}
+
+void TrainingPipeline::ReconcileWithLearner(uint64_t version, bool restarted) {
+  // Replays the learner already holds are not sent again.
+  while (!to_replay_.empty() && to_replay_.front()->resulting_version <= version) {
+    to_replay_.pop_front();
+  }
+  if (in_doubt_ != nullptr) {
+    std::shared_ptr<Batch> batch = std::move(in_doubt_);
+    if (version >= batch->resulting_version) {
+      LOG(INFO) << "the learner applied the unacknowledged batch for version "
+                << batch->resulting_version;
+      BatchApplied(batch, restarted ? version : 0);
+    } else if (!restarted) {
+      in_doubt_ = std::move(batch);  // Still unknown: the learner may be applying it now.
+    } else if (!batch->replay) {
+      for (auto it = batch->groups.rbegin(); it != batch->groups.rend(); ++it) {
+        ready_.push_front((*it)->id);
+        groups_[(*it)->id] = std::move(*it);
+      }
+    }
+  }
+  if (!restarted || version >= acked_version_) return;
+  // The learner resumed from a checkpoint older than what it acknowledged: send it the
+  // acknowledged batches since, in order.
+  to_replay_.clear();
+  for (const auto& batch : replay_) {
+    if (batch->resulting_version > version) to_replay_.push_back(batch);
+  }
+  LOG(WARNING) << "learner came back at version " << version << " after " << acked_version_
+               << " was acknowledged: replaying " << to_replay_.size() << " batch(es)";
+  if (to_replay_.empty() || to_replay_.front()->resulting_version != version + 1) {
+    LOG(ERROR) << "the batches since version " << version
+               << " are no longer held; training continues from the learner's version";
+    to_replay_.clear();
+    acked_version_ = version;
+  }
 }
 
 void TrainingPipeline::OnWeightsAnnounce(const IncomingMessage& message) {
@@ -663,6 +700,7 @@ void TrainingPipeline::OnWeightsAnnounce(const IncomingMessage& message) {
   announce_ = std::make_unique<capnp::MallocMessageBuilder>();
   announce_->setRoot(announce);
   learner_version_ = announce.getVersion();
+  ReconcileWithLearner(learner_version_, /*restarted=*/false);
   registry_->SetPolicyInfo(learner_version_, announce.getEndpoint().cStr());
   for (const WorkerInfo& w : registry_->Workers()) {
     if (w.role != proto::Role::ROLLOUT) continue;
@@ -682,22 +720,7 @@ void TrainingPipeline::OnWorkerJoined(const WorkerInfo& worker) {
     messenger_->Send(worker.id, std::move(relay)).status().IgnoreError();
   }
   if (worker.role == proto::Role::LEARNER) {
-    if (worker.policy_version < acked_version_) {
-      // The learner resumed from a checkpoint older than what it acknowledged: replay.
-      to_replay_.clear();
-      for (const auto& batch : replay_) {
-        if (batch->resulting_version > worker.policy_version) to_replay_.push_back(batch);
-      }
-      LOG(WARNING) << "learner came back at version " << worker.policy_version << " after "
-                   << acked_version_ << " was acknowledged: replaying " << to_replay_.size()
-                   << " batch(es)";
-      if (to_replay_.empty() || to_replay_.front()->resulting_version != worker.policy_version + 1) {
-        LOG(ERROR) << "the batches since version " << worker.policy_version
-                   << " are no longer held; training continues from the learner's version";
-        to_replay_.clear();
-        acked_version_ = worker.policy_version;
-      }
-    }
+    ReconcileWithLearner(worker.policy_version, /*restarted=*/true);
     if (worker.policy_version != 0) learner_version_ = worker.policy_version;
   }
   Pump();
@@ -740,7 +763,7 @@ void TrainingPipeline::Retry(uint64_t group_id, std::deque<uint64_t>* queue, int
 
 void TrainingPipeline::MaybeFinish() {
   if (finished_ || accounting_.steps < config_.steps || training_ != nullptr ||
-      !to_replay_.empty()) {
+      in_doubt_ != nullptr || !to_replay_.empty()) {
     return;
   }
   if (config_.eval.items > 0 && !final_eval_started_) {

@@ -10,8 +10,10 @@
 // invariant created == trained + dropped + open holds at every moment and is exported.
 //
 // Faults: a rollout actor or reward worker that dies (its requests fail with Unavailable) or
-// times out gives its groups back to the front of their queue. A learner that dies gives its
-// batch back to the front of the ready queue. A learner that comes back older than what it
+// times out gives its groups back to the front of their queue. A batch whose learner dies or
+// does not answer is in doubt (it may have been applied and checkpointed before the ack was
+// lost): no batch goes out until the learner's version settles it — applied (counted as
+// trained) or not (back to the front of the ready queue). A learner that comes back older than what it
 // acknowledged (it resumed from a checkpoint) is sent the acknowledged batches since that
 // checkpoint again, in order, before anything new: training is deterministic, so it reaches
 // the same weights and no group is lost or trained twice. A coordinator that restarts resumes
@@ -119,6 +121,13 @@ class TrainingPipeline {
                  StatusOr<std::unique_ptr<IncomingMessage>> reply);
   void OnRewards(uint64_t group_id, StatusOr<std::unique_ptr<IncomingMessage>> reply);
   void OnTrained(std::shared_ptr<Batch> batch, StatusOr<std::unique_ptr<IncomingMessage>> reply);
+  // Counts an acknowledged batch (or one the learner's version shows it applied) and forgets
+  // replays up to `durable_version`.
+  void BatchApplied(const std::shared_ptr<Batch>& batch, uint64_t durable_version);
+  // Settles what the learner's `version` tells: an unacknowledged batch it applied counts as
+  // trained; after a restart, one it did not apply goes back to the ready queue, and the
+  // acknowledged batches it lost are replayed.
+  void ReconcileWithLearner(uint64_t version, bool restarted);
   void OnWeightsAnnounce(const IncomingMessage& message);
   void OnWorkerJoined(const WorkerInfo& worker);
 
@@ -149,6 +158,7 @@ class TrainingPipeline {
   std::deque<uint64_t> to_generate_, eval_to_generate_, to_score_, ready_;
   std::deque<std::pair<int, int64_t>> restored_prompts_;  // (task, index) to draw first.
   std::shared_ptr<Batch> training_;                  // The batch the learner holds.
+  std::shared_ptr<Batch> in_doubt_;                  // Sent, unanswered, maybe applied.
   std::deque<std::shared_ptr<Batch>> replay_;        // Acknowledged, not yet durable.
   std::deque<std::shared_ptr<Batch>> to_replay_;     // To send again to a learner that rolled back.
   uint64_t learner_version_ = 0;
