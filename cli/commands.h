@@ -12,6 +12,8 @@ int RunCommand(int argc, char** argv);
 int LearnerCommand(int argc, char** argv);
 int RolloutCommand(int argc, char** argv);
 int RewardCommand(int argc, char** argv);
+int StatusCommand(int argc, char** argv);
+int ScaleCommand(int argc, char** argv);
 
 }  // namespace lightrl
 

@@ -231,6 +231,43 @@ TEST(TrainingTest, HostilePeersGetClearErrorsAndTheRunGoesOn) {
   ExpectCompleteRun(run, process, 6);
 }
 
+// Runs a lightrl operator subcommand against `run` and returns its output.
+testing::CommandResult Operator(const TinyRun& run, const std::string& args) {
+  auto result = testing::RunCommand(testing::BuildPath("lightrl") + " " + args, "");
+  CHECK_OK(result.status());
+  return *result;
+}
+
+TEST(TrainingTest, StatusShowsTheClusterAndScaleAddsAndRemovesWorkers) {
+  TinyRun run = WriteTinyRun("scale", 40);
+  auto process = StartRun(run);
+  ASSERT_TRUE(WaitForStep(run, 1, milliseconds(120000)));
+  testing::CommandResult status = Operator(run, "status " + run.config);
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_THAT(status.output, HasSubstr("\"id\": \"rollout-0\""));
+  EXPECT_THAT(status.output, HasSubstr("\"balanced\": true"));
+  EXPECT_THAT(status.output, HasSubstr("\"name\": \"learner\""));  // From launcher.json.
+
+  testing::CommandResult up = Operator(run, "scale " + run.config + " rollout=2");
+  EXPECT_EQ(up.exit_code, 0) << up.output;
+  EXPECT_THAT(up.output, HasSubstr("ok rollout=2"));
+  bool joined = false;
+  testing::WaitForFileContaining(run.log, "worker joined: rollout-1", milliseconds(30000), &joined);
+  EXPECT_TRUE(joined) << "the added rollout worker never joined";
+
+  testing::CommandResult down = Operator(run, "scale " + run.config + " rollout=1");
+  EXPECT_THAT(down.output, HasSubstr("ok rollout=1"));
+  bool stopped = false;
+  testing::WaitForFileContaining(run.log, "rollout-1 exited with code 0", milliseconds(30000),
+                                 &stopped);
+  EXPECT_TRUE(stopped) << "the removed rollout worker did not stop cleanly";
+
+  testing::CommandResult bad = Operator(run, "scale " + run.config + " learner=3");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.output, HasSubstr("only rollout and reward workers can be scaled"));
+  ExpectCompleteRun(run, process, 40);
+}
+
 TEST(TrainingTest, ConfigErrorsNameFileKeyAndReason) {
   TinyRun run = WriteTinyRun("badcfg", 2);
   auto result = testing::RunCommand(
