@@ -177,6 +177,34 @@ TEST(TrainingTest, KilledWorkersOfEveryRoleLoseNoGroupAndTrainNoneTwice) {
   EXPECT_THAT(text, HasSubstr("resumed from"));
 }
 
+TEST(TrainingTest, WholeClusterRestartResumesFromTheLastCheckpoint) {
+  const int steps = 16;
+  TinyRun run = WriteTinyRun("restart", steps);
+  {
+    auto first = StartRun(run);
+    ASSERT_TRUE(WaitForStep(run, 7, milliseconds(120000)));
+    // The machine dies: every process at once, no clean shutdown.
+    std::ifstream in(run.dir + "/launcher.json");
+    nlohmann::json launcher = nlohmann::json::parse(in);
+    for (const auto& p : launcher["processes"]) kill(p["pid"].get<int>(), SIGKILL);
+    first.Kill(SIGKILL);
+    ASSERT_TRUE(first.Wait(milliseconds(10000)).ok());
+  }
+  std::string first_log = *testing::ReadFile(run.log);
+  TinyRun second = run;
+  second.log = run.dir + "/run2.log";
+  auto process = StartRun(second);
+  ExpectCompleteRun(second, process, steps);
+  std::string text = *testing::ReadFile(second.log);
+  EXPECT_THAT(text, HasSubstr("coordinator resumed from"));
+  EXPECT_THAT(text, HasSubstr("resumed from " + run.dir + "/checkpoints/step-"));
+  // The second run trains only the steps the first one had not made durable.
+  auto coordinator_steps = JsonLines(run.dir + "/coordinator.jsonl", "step");
+  ASSERT_FALSE(coordinator_steps.empty());
+  EXPECT_EQ(coordinator_steps.back()["step"].get<int>(), steps);
+  EXPECT_TRUE(coordinator_steps.back()["balanced"].get<bool>());
+}
+
 // Sends `frames` to the coordinator from a raw socket and returns the decoded answer.
 std::string RawExchange(zmq::context_t& context, const std::string& endpoint,
                         std::vector<zmq::message_t> frames) {
