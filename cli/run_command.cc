@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/inprocess_run.h"
 #include "cli/local_launcher.h"
 #include "cli/run_config.h"
 #include "core/http_client.h"
@@ -41,6 +42,7 @@ int RunCommand(int argc, char** argv) {
     LOG(ERROR) << run.status();
     return 2;
   }
+  if (run->launcher.placement == Placement::kThreads) return RunInProcess(*run, FLAGS_metrics_address);
   std::string self = SelfExecutable();
   std::vector<std::string> common = {"--config=" + run->path, "--set=" + FLAGS_set,
                                      "--log_level=" + FLAGS_log_level};

@@ -16,9 +16,13 @@ Status ParseEcho(const ConfigNode& node, EchoSettings* out) {
 }
 
 Status ParseLauncher(const ConfigNode& node, LauncherConfig* out) {
-  RETURN_IF_ERROR(node.ExpectOnlyKeys({"echo_workers", "rollout_workers", "reward_workers",
-                                       "run_dir", "metrics_port_base", "restart_backoff_ms",
-                                       "max_restarts", "shutdown_grace_ms"}));
+  RETURN_IF_ERROR(node.ExpectOnlyKeys({"placement", "echo_workers", "rollout_workers",
+                                       "reward_workers", "run_dir", "metrics_port_base",
+                                       "restart_backoff_ms", "max_restarts",
+                                       "shutdown_grace_ms"}));
+  std::string placement = "processes";
+  RETURN_IF_ERROR(node.OptionalChoice("placement", &placement, {"processes", "threads"}));
+  out->placement = placement == "threads" ? Placement::kThreads : Placement::kProcesses;
   RETURN_IF_ERROR(node.Optional("echo_workers", &out->echo_workers, 0, 1024));
   RETURN_IF_ERROR(node.Optional("rollout_workers", &out->rollout_workers, 0, 1024));
   RETURN_IF_ERROR(node.Optional("reward_workers", &out->reward_workers, 0, 1024));

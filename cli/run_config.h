@@ -34,7 +34,11 @@ struct EchoSettings {
   int work_delay_ms = 0;
 };
 
+enum class Placement { kProcesses, kThreads };
+
 struct LauncherConfig {
+  // Every role its own process (default), or threads of one process over inproc://.
+  Placement placement = Placement::kProcesses;
   int echo_workers = 0;
   int rollout_workers = 1;
   int reward_workers = 1;

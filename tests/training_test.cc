@@ -157,6 +157,20 @@ TEST(TrainingTest, RunTrainsEveryStepAndShutsDownCleanly) {
   }
 }
 
+TEST(TrainingTest, ThreadsOfOneProcessOverInprocRunTheSameCode) {
+  TinyRun run = WriteTinyRun("threads", 4);
+  auto process = StartRun(run, "launcher.placement=threads;launcher.rollout_workers=2");
+  auto status = process.Wait(milliseconds(240000));
+  ASSERT_TRUE(status.ok()) << "the run did not finish";
+  std::string text = *testing::ReadFile(run.log);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << text;
+  EXPECT_THAT(text, HasSubstr("coordinator listening on inproc://lightrl-coordinator"));
+  EXPECT_THAT(text, HasSubstr("worker joined: rollout-1"));
+  EXPECT_THAT(text, HasSubstr("run: 4 steps"));
+  EXPECT_THAT(text, HasSubstr(": balanced"));
+  EXPECT_EQ(JsonLines(run.dir + "/learner.jsonl", "rl").back()["version"].get<int>(), 5);
+}
+
 TEST(TrainingTest, KilledWorkersOfEveryRoleLoseNoGroupAndTrainNoneTwice) {
   const int steps = 12;
   TinyRun run = WriteTinyRun("faults", steps);
