@@ -773,7 +773,7 @@ void TrainingPipeline::MaybeFinish() {
   }
   if (eval_in_progress_) return;
   finished_ = true;
-  PrintProgress();
+  if (config_.progress_every_ms > 0) PrintProgress();
   LOG(INFO) << "run finished: " << accounting_.steps << " steps";
   if (on_finished_) on_finished_();
 }
