@@ -9,6 +9,7 @@
 #include "core/logging.h"
 #include "learner/checkpointer.h"
 #include "learner/local_rl.h"
+#include "learner/weights_export.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/file_util.h"
@@ -171,7 +172,7 @@ Status LearnerNode::SetUpActor(zmq::context_t& context, EventLoop& loop) {
   weight_config.sender_id = config_.worker_id + "-weights";
   ASSIGN_OR_RETURN(weights_, WeightServer::Create(context, &loop, weight_config, metrics_));
   weights_endpoint_ = weights_->endpoint();
-  RETURN_IF_ERROR(weights_->Publish(ExportWeights()));
+  RETURN_IF_ERROR(weights_->Publish(ExportWeights(trainer_->model().params(), trainer_->version())));
   WorkerIdentity identity;
   identity.worker_id = config_.worker_id;
   identity.role = proto::Role::LEARNER;
@@ -237,7 +238,7 @@ void LearnerNode::TrainLoop() {
       Status saved = Checkpoint();
       if (!saved.ok()) LOG(ERROR) << "checkpoint failed: " << saved;
     }
-    WeightsImage image = ExportWeights();
+    WeightsImage image = ExportWeights(trainer_->model().params(), trainer_->version());
     CHECK_OK(actor_->Post([this, id, image = std::move(image)]() mutable {
       PublishAndAnnounce(std::move(image));
       OutgoingMessage ack;
@@ -266,26 +267,6 @@ void LearnerNode::Announce() {
   auto announce = message.envelope().getBody().initWeightsAnnounce();
   CHECK_OK(weights_->FillAnnounce(weights_->latest_version(), announce));
   session_->messenger().Send("", std::move(message)).status().IgnoreError();
-}
-
-WeightsImage LearnerNode::ExportWeights() const {
-  const auto& params = trainer_->model().params();
-  WeightsImage image;
-  image.version = trainer_->version();
-  std::span<const std::byte> bytes = params.Bytes();
-  auto copy = std::make_shared<std::vector<uint8_t>>(bytes.size());
-  std::memcpy(copy->data(), bytes.data(), bytes.size());
-  image.bytes = std::move(copy);
-  for (const model::ByteLayoutEntry& e : params.ByteLayout()) {
-    TensorLayout t;
-    t.name = e.name;
-    t.dtype = proto::DType::F32;
-    t.shape.assign(e.shape.begin(), e.shape.end());
-    t.offset = e.byte_offset;
-    t.byte_size = e.byte_size;
-    image.tensors.push_back(std::move(t));
-  }
-  return image;
 }
 
 Status LearnerNode::Checkpoint() {

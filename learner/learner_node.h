@@ -91,7 +91,6 @@ class LearnerNode {
   // Runs on the actor: publish the trainer's weights as `image`, announce, ack, grant.
   void PublishAndAnnounce(WeightsImage image);
   void Announce();
-  WeightsImage ExportWeights() const;
   Status Checkpoint();
   void RecordMetrics(const StepMetrics& m, const char* kind);
 
