@@ -1,13 +1,15 @@
 #!/bin/bash
-# Integration test of deploy/slurm/ under a real single-node Slurm that the test starts itself:
+# Integration test of deploy/slurm/ under a real Slurm that the test starts itself on this
+# machine, with two nodes (two slurmd):
 #
 #   tests/slurm/slurm_test.sh SOURCE_DIR LIGHTRL_BINARY
 #
 #  1. The scripts refuse to run outside a job, or without a coordinator to join.
-#  2. lightrl.sbatch runs a short training run (coordinator, learner, one rollout and one
-#     reward worker, each a job step): the job is COMPLETED with exit code 0, every configured
-#     step was trained, the group accounting balanced, every worker exited on the
-#     coordinator's Shutdown, and no lightrl process is left.
+#  2. lightrl.sbatch runs a short training run on two nodes (coordinator and learner on the
+#     first, one rollout and one reward worker on the second, each a job step): the job is
+#     COMPLETED with exit code 0, every configured step was trained, the group accounting
+#     balanced, every worker exited on the coordinator's Shutdown, and no lightrl process is
+#     left.
 #  3. A job with too few tasks and one with a bad config override fail with exit code 2 and a
 #     message that names the problem.
 #  4. A run started without rollout workers, whose learner is SIGKILLed (the job restarts it),
@@ -20,8 +22,8 @@ set -uo pipefail
 src=$(realpath "$1")
 bin=$(realpath "$2")
 sbatch_dir=$src/deploy/slurm
-# shellcheck source-path=SCRIPTDIR source=single_node_slurm.sh
-. "$src/tests/slurm/single_node_slurm.sh"
+# shellcheck source-path=SCRIPTDIR source=local_slurm.sh
+. "$src/tests/slurm/local_slurm.sh"
 
 work=$(mktemp -d /tmp/lightrl-slurm.XXXXXX)
 failures=0
@@ -151,21 +153,30 @@ bad=$(SLURM_JOB_ID=1 SLURM_NTASKS=1 LIGHTRL_BIN=$bin bash "$sbatch_dir/join_roll
 expect "join_rollout.sbatch without a coordinator exits 2" equals "$?" 2
 expect "... and names LIGHTRL_COORDINATOR" has "set LIGHTRL_COORDINATOR=HOST:PORT" <(echo "$bad")
 
-echo "== starting a single-node Slurm"
-if ! slurm_install || ! slurm_start "$work/slurm"; then
+echo "== starting a Slurm of two nodes (two slurmd) on this machine"
+if ! slurm_install || ! slurm_start "$work/slurm" 2; then
   echo "FAIL: this machine cannot run the single-node Slurm this test needs (see above)"
   ((++failures))
   exit 1
 fi
 
-echo "== 2. a training run as one job"
+echo "== 2. a training run as one job on two nodes"
 write_run train
-job=$(submit train lightrl.sbatch --ntasks=4) || { expect "sbatch accepts the job" false; exit 1; }
+job=$(submit train lightrl.sbatch --nodes=2 --ntasks=4) ||
+  { expect "sbatch accepts the job" false; exit 1; }
 state=$(wait_job_end "$job")
 out=$work/train/job-$job.out
 expect "the job is COMPLETED with exit code 0" equals "$state" "JobState=COMPLETED ExitCode=0:0"
-expect "the job placed 1 rollout and 1 reward worker from its 4 tasks" \
-  has "on $(hostname -s); learner on $(hostname -s); 1 rollout and 1 reward worker" "$out"
+expect "the job made 1 rollout and 1 reward worker of its 4 tasks" \
+  has "on ${SLURM_NODES[0]}; learner, 1 rollout and 1 reward worker" "$out"
+expect "it placed the learner on the first node" has "^lightrl.sbatch: learner on ${SLURM_NODES[0]}$" "$out"
+for worker in rollout-0 reward-0; do
+  expect "it placed $worker on the second node" has "^lightrl.sbatch: $worker on ${SLURM_NODES[1]}$" "$out"
+done
+for node in "${SLURM_NODES[@]}"; do
+  expect "the slurmd of $node launched 2 of the job's steps" \
+    equals "$(grep -c "launch task StepId=$job\.[0-9]" "$work/slurm/log/slurmd-$node.log")" 2
+done
 expect "the coordinator reports 6 steps and balanced accounting" has "^run: 6 steps; .*: balanced$" "$out"
 expect "the coordinator reports held-out accuracy before and after RL" has "^run: held-out accuracy" "$out"
 expect "3 workers acknowledged the shutdown" has "3 worker\(s\) acknowledged the shutdown" "$out"

@@ -1,20 +1,23 @@
 # shellcheck shell=bash
-# A private single-node Slurm for tests: munged, slurmctld and slurmd with their own key,
+# A private Slurm on this machine for tests: munged, slurmctld and slurmd with their own key,
 # socket, ports, state and log folders under one directory, so that they neither meet nor
 # disturb another Slurm on the machine, and a rerun starts clean. Source this file, then:
 #
-#   slurm_install      installs Debian's slurm-wlm and munge when missing (needs root)
-#   slurm_start DIR    starts the daemons in DIR (fresh), exports SLURM_CONF, and waits until
-#                      the node is idle
-#   slurm_stop         cancels every job, then stops the daemons by their pids
-#   wait_job_end ID    waits until job ID has ended; prints its final state line
+#   slurm_install        installs Debian's slurm-wlm and munge when missing (needs root)
+#   slurm_start DIR [N]  starts the daemons in DIR (fresh) with N nodes (default 1), exports
+#                        SLURM_CONF, and waits until every node is idle. Node 1 is this host
+#                        (`hostname -s`); nodes 2..N are more slurmd processes on this host,
+#                        named <host>-2 ..., each with its own port, spool and log; every node
+#                        has this machine's CPU count.
+#   slurm_stop           cancels every job, then stops the daemons by their pids
+#   wait_job_end ID      waits until job ID has ended; prints its final state line
 #
 # Every function prints what went wrong and returns non-zero on failure. Daemons run as root
 # (as do the jobs: SlurmUser=root); jobs inherit the submitting environment.
 
 SLURM_TEST_DEADLINE=${SLURM_TEST_DEADLINE:-60}  # Seconds for a daemon or job to change state.
 
-slurm_note() { echo "single_node_slurm: $*" >&2; }
+slurm_note() { echo "local_slurm: $*" >&2; }
 
 slurm_install() {
   if [[ $(id -u) -ne 0 ]]; then
@@ -63,9 +66,12 @@ poll_until() {
 
 slurm_start() {
   SLURM_DIR=$1
-  local host cpus ports
+  local count=${2:-1} host cpus ports i
   host=$(hostname -s) cpus=$(nproc)
-  mkdir -p "$SLURM_DIR"/{munge,state,spool,log} || return 1
+  SLURM_NODES=("$host")
+  for ((i = 2; i <= count; i++)); do SLURM_NODES+=("$host-$i"); done
+  mkdir -p "$SLURM_DIR"/{munge,state,log} || return 1
+  for i in "${SLURM_NODES[@]}"; do mkdir -p "$SLURM_DIR/spool/$i" || return 1; done
   chmod 700 "$SLURM_DIR/munge"
   mungekey --create --keyfile="$SLURM_DIR/munge/munge.key" ||
     { slurm_note "mungekey failed"; return 1; }
@@ -73,13 +79,14 @@ slurm_start() {
     --pid-file="$SLURM_DIR/munge/munged.pid" --log-file="$SLURM_DIR/log/munged.log" \
     --seed-file="$SLURM_DIR/munge/munged.seed" ||
     { slurm_note "munged did not start: $(tail -n 3 "$SLURM_DIR/log/munged.log" 2>/dev/null)"; return 1; }
-  read -r -a ports <<<"$(free_ports 2)" || return 1
-  # As in /work/shared/reference/slurm_single_node.md, with private paths, ports and socket.
+  read -r -a ports <<<"$(free_ports $((count + 1)))" || return 1
+  # Plugins that need no cgroup setup (and no cgroup.conf: slurmd 22.05 refuses to start with
+  # CgroupPlugin=disabled); private paths, ports and munge socket; %n is the node name, for
+  # several slurmd on one host.
   cat >"$SLURM_DIR/slurm.conf" <<EOF
 ClusterName=lightrltest
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=${ports[0]}
-SlurmdPort=${ports[1]}
 AuthType=auth/munge
 AuthInfo=socket=$SLURM_DIR/munge/munge.sock
 CredType=cred/munge
@@ -89,31 +96,37 @@ SwitchType=switch/none
 MpiDefault=none
 SlurmUser=root
 SlurmctldPidFile=$SLURM_DIR/slurmctld.pid
-SlurmdPidFile=$SLURM_DIR/slurmd.pid
-SlurmdSpoolDir=$SLURM_DIR/spool
+SlurmdPidFile=$SLURM_DIR/slurmd-%n.pid
+SlurmdSpoolDir=$SLURM_DIR/spool/%n
 StateSaveLocation=$SLURM_DIR/state
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
 SlurmctldLogFile=$SLURM_DIR/log/slurmctld.log
-SlurmdLogFile=$SLURM_DIR/log/slurmd.log
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=1000 State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+SlurmdLogFile=$SLURM_DIR/log/slurmd-%n.log
 EOF
+  for ((i = 0; i < count; i++)); do
+    echo "NodeName=${SLURM_NODES[i]} NodeHostname=$host NodeAddr=127.0.0.1 Port=${ports[i + 1]}" \
+      "CPUs=$cpus RealMemory=1000 State=UNKNOWN"
+  done >>"$SLURM_DIR/slurm.conf"
+  echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP" >>"$SLURM_DIR/slurm.conf"
   export SLURM_CONF=$SLURM_DIR/slurm.conf
   slurmctld -f "$SLURM_CONF" ||
     { slurm_note "slurmctld did not start: $(tail -n 5 "$SLURM_DIR/log/slurmctld.log")"; return 1; }
-  slurmd -f "$SLURM_CONF" ||
-    { slurm_note "slurmd did not start: $(tail -n 5 "$SLURM_DIR/log/slurmd.log")"; return 1; }
-  if ! poll_until node_idle "$host"; then
-    slurm_note "node $host is not idle after ${SLURM_TEST_DEADLINE}s: $(sinfo -N -h -o '%N %T %E' 2>&1)"
-    slurm_note "slurmd log: $(tail -n 5 "$SLURM_DIR/log/slurmd.log")"
+  for i in "${SLURM_NODES[@]}"; do
+    slurmd -f "$SLURM_CONF" -N "$i" ||
+      { slurm_note "slurmd $i did not start: $(tail -n 5 "$SLURM_DIR/log/slurmd-$i.log")"; return 1; }
+  done
+  if ! poll_until nodes_idle "$count"; then
+    slurm_note "the nodes are not idle after ${SLURM_TEST_DEADLINE}s: $(sinfo -N -h -o '%N %T %E' 2>&1)"
+    slurm_note "slurmctld log: $(tail -n 5 "$SLURM_DIR/log/slurmctld.log")"
     return 1
   fi
 }
 
-node_idle() { [[ $(sinfo -h -n "$1" -o %T 2>/dev/null) == idle ]]; }
+# True when sinfo lists COUNT nodes, all idle.
+nodes_idle() { [[ $(sinfo -h -N -o %T 2>/dev/null | grep -cx idle) == "$1" ]]; }
 
 # Stops the daemon whose pid file is $1 and whose command line mentions $2 (so that a reused
 # pid is never signalled): TERM, then KILL when it outlives the deadline.
@@ -131,16 +144,19 @@ stop_daemon() {
 no_jobs() { [[ -z $(squeue -h -o %i 2>/dev/null) ]]; }
 
 slurm_stop() {
-  [[ -n ${SLURM_DIR:-} && -f ${SLURM_CONF:-} ]] || return 0
-  local jobs
-  jobs=$(squeue -h -o %i 2>/dev/null)
-  if [[ -n $jobs ]]; then
-    # shellcheck disable=SC2086  # one job id per word
-    scancel $jobs
-    poll_until no_jobs || slurm_note "jobs still listed after scancel: $(squeue -h 2>&1)"
+  [[ -n ${SLURM_DIR:-} ]] || return 0
+  local conf=$SLURM_DIR/slurm.conf jobs node
+  if [[ -f $conf ]]; then
+    jobs=$(SLURM_CONF=$conf squeue -h -o %i 2>/dev/null)
+    if [[ -n $jobs ]]; then
+      # shellcheck disable=SC2086  # one job id per word
+      SLURM_CONF=$conf scancel $jobs
+      SLURM_CONF=$conf poll_until no_jobs ||
+        slurm_note "jobs still listed after scancel: $(SLURM_CONF=$conf squeue -h 2>&1)"
+    fi
   fi
-  stop_daemon "$SLURM_DIR/slurmd.pid" "$SLURM_CONF"
-  stop_daemon "$SLURM_DIR/slurmctld.pid" "$SLURM_CONF"
+  for node in "${SLURM_NODES[@]}"; do stop_daemon "$SLURM_DIR/slurmd-$node.pid" "$conf"; done
+  stop_daemon "$SLURM_DIR/slurmctld.pid" "$conf"
   stop_daemon "$SLURM_DIR/munge/munged.pid" "$SLURM_DIR/munge/munge.sock"
 }
 
