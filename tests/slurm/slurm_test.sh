@@ -73,6 +73,7 @@ finish() {
   echo "slurm_test: PASSED"
 }
 trap finish EXIT
+trap 'echo "slurm_test: interrupted"; ((++failures)); exit 1' TERM INT HUP
 
 # A short training run in $work/NAME: tiny model, every group trained, checkpoints every 2 steps.
 write_run() {
