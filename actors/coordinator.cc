@@ -1,5 +1,7 @@
 #include "actors/coordinator.h"
 
+#include <nlohmann/json.hpp>
+
 #include "core/logging.h"
 
 namespace lightrl {
@@ -19,22 +21,51 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(zmq::context_t& conte
   auto registry = std::make_unique<WorkerRegistry>(loop, messenger.get(), config.cluster, metrics);
   std::unique_ptr<Coordinator> coordinator(
       new Coordinator(endpoint, std::move(messenger), std::move(registry)));
+  Coordinator* self = coordinator.get();
+  Millis shutdown_timeout(config.cluster.request_timeout_ms);
   if (config.echo_probe) {
-    Coordinator* self = coordinator.get();
     coordinator->echo_probe_ = std::make_unique<EchoProbe>(
         loop, self->messenger_.get(), self->registry_.get(), *config.echo_probe,
-        [self, config](const EchoProbeReport& report) {
+        [self, shutdown_timeout](const EchoProbeReport& report) {
           self->echo_report_ = report;
-          self->registry_->BroadcastShutdown(
-              "echo probe finished", false, Millis(config.cluster.request_timeout_ms),
-              [self, ok = report.ok()](size_t acknowledged) {
-                LOG(INFO) << acknowledged << " worker(s) acknowledged the shutdown";
-                if (self->on_finished_) self->on_finished_(ok);
-              });
+          self->Finish(report.ok(), shutdown_timeout);
         });
+  }
+  if (config.pipeline) {
+    std::vector<std::unique_ptr<Task>> tasks;
+    for (const TaskConfig& task : config.tasks) {
+      ASSIGN_OR_RETURN(std::unique_ptr<Task> made, MakeTask(task));
+      tasks.push_back(std::move(made));
+    }
+    ASSIGN_OR_RETURN(coordinator->pipeline_,
+                     TrainingPipeline::Create(loop, self->messenger_.get(), self->registry_.get(),
+                                              *config.pipeline, std::move(tasks), metrics));
+    coordinator->pipeline_->OnFinished([self, shutdown_timeout] {
+      bool balanced = self->pipeline_->accounting().balanced();
+      if (!balanced) LOG(ERROR) << "group accounting does not balance";
+      self->Finish(balanced, shutdown_timeout);
+    });
   }
   LOG(INFO) << "coordinator listening on " << endpoint;
   return coordinator;
+}
+
+void Coordinator::Finish(bool success, Millis timeout) {
+  registry_->BroadcastShutdown("the run is finished", false, timeout,
+                               [this, success](size_t acknowledged) {
+                                 LOG(INFO) << acknowledged
+                                           << " worker(s) acknowledged the shutdown";
+                                 if (on_finished_) on_finished_(success);
+                               });
+}
+
+std::string Coordinator::StatusJson() const {
+  if (pipeline_) return pipeline_->StatusJson();
+  nlohmann::json workers = nlohmann::json::array();
+  for (const WorkerInfo& w : registry_->Workers()) {
+    workers.push_back({{"id", w.id}, {"role", std::string(RoleName(w.role))}, {"pid", w.pid}});
+  }
+  return nlohmann::json({{"workers", workers}}).dump(2);
 }
 
 Coordinator::Coordinator(std::string endpoint, std::unique_ptr<Messenger> messenger,

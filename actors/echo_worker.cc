@@ -47,6 +47,13 @@ EchoWorker::EchoWorker(EventLoop* loop, const EchoWorkerConfig& config, MetricsR
 
 EchoWorker::~EchoWorker() { loop_->CancelTimer(work_timer_); }
 
+std::string EchoWorker::Summary() const {
+  return "served " + std::to_string(static_cast<int64_t>(served_->value())) +
+         ", queue high water " + std::to_string(queue_.high_water()) + " of " +
+         std::to_string(queue_.capacity()) + ", refused " +
+         std::to_string(static_cast<int64_t>(unsolicited_->value()));
+}
+
 void EchoWorker::OnEcho(const IncomingMessage& message) {
   auto payload = message.envelope().getBody().getEcho().getPayload();
   Job job{message.envelope().getMessageId(),

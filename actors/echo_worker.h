@@ -36,6 +36,8 @@ class EchoWorker {
 
   // Called when the coordinator sends Shutdown.
   void OnShutdown(std::function<void()> callback) { on_shutdown_ = std::move(callback); }
+  // "served N, queue high water H, refused R" for the exit log.
+  std::string Summary() const;
 
  private:
   struct Job {

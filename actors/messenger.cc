@@ -112,8 +112,8 @@ StatusOr<uint64_t> Messenger::Send(const std::string& peer, OutgoingMessage mess
   envelope.setSentAtUnixNanos(NowUnixNanos());
   size_t slot = KindSlot(static_cast<uint16_t>(envelope.getBody().which()));
   std::vector<zmq::message_t> frames = message.TakeFrames();
-  Status sent = socket_->kind() == SocketKind::kRouter ? socket_->SendTo(peer, std::move(frames))
-                                                       : socket_->Send(std::move(frames));
+  Status sent = socket_->kind() == SocketKind::kRouter ? socket_->SendTo(peer, &frames)
+                                                       : socket_->Send(&frames);
   if (!sent.ok()) {
     if (sent.code() == StatusCode::kResourceExhausted) {
       counters_->send_queue_full->Increment();

@@ -28,7 +28,9 @@ StatusOr<std::unique_ptr<WorkerSession>> WorkerSession::Create(zmq::context_t& c
       std::make_unique<Messenger>(loop, std::move(socket), messenger_config, metrics);
   std::unique_ptr<WorkerSession> session(
       new WorkerSession(loop, cluster, identity, std::move(messenger), metrics));
-  session->Register();
+  // Register from the loop, once the caller has installed its callbacks and load provider.
+  WorkerSession* raw = session.get();
+  session->retry_timer_ = loop->AddTimer(Millis(0), [raw] { raw->Register(); });
   return session;
 }
 

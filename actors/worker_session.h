@@ -1,8 +1,9 @@
 // The worker's side of cluster membership: one DEALER socket to the coordinator, owned by a
 // Messenger on the worker actor's loop.
 //
-//   - Registers on creation and again whenever the coordinator is lost (retrying every
-//     request timeout until it answers), so a coordinator restart is survived.
+//   - Registers once the loop runs after creation (so callbacks and the load provider set
+//     right after Create are in place), and again whenever the coordinator is lost (retrying
+//     with backoff until it answers), so a coordinator restart is survived.
 //   - Sends a Heartbeat every heartbeat interval while registered (content from the status
 //     provider), and declares the coordinator lost after dead_after of silence.
 //   - Credits: GrantCredits() sends a WorkRequest. A (re-)registered coordinator knows no

@@ -79,35 +79,42 @@ Status ZmqSocket::Disconnect(const std::string& endpoint) {
   }
 }
 
-Status ZmqSocket::SendFrames(std::vector<zmq::message_t>& frames) {
-  CHECK(!frames.empty());
+Status ZmqSocket::SendFrames(const std::string* routing_id,
+                             std::vector<zmq::message_t>* frames) {
+  CHECK(!frames->empty());
   try {
-    for (size_t i = 0; i < frames.size(); ++i) {
-      zmq::send_flags flags = zmq::send_flags::dontwait;
-      if (i + 1 < frames.size()) flags = flags | zmq::send_flags::sndmore;
-      auto sent = socket_.send(frames[i], flags);
-      if (!sent) {
-        // ZeroMQ applies the high-water mark to the first part of a multipart message only,
-        // so a refusal can only happen here, before anything was queued.
-        CHECK_EQ(i, 0u) << "ZeroMQ refused a later part of a multipart message";
+    // ZeroMQ applies the high-water mark to the first part of a multipart message only, and a
+    // refused part stays with the caller; so a refusal can only happen on the first part,
+    // before anything was queued.
+    if (routing_id != nullptr) {
+      zmq::message_t id(routing_id->data(), routing_id->size());
+      if (!socket_.send(id, zmq::send_flags::dontwait | zmq::send_flags::sndmore)) {
         return ResourceExhaustedError("send: queue full");
       }
     }
+    for (size_t i = 0; i < frames->size(); ++i) {
+      zmq::send_flags flags = zmq::send_flags::dontwait;
+      if (i + 1 < frames->size()) flags = flags | zmq::send_flags::sndmore;
+      if (!socket_.send((*frames)[i], flags)) {
+        CHECK(i == 0 && routing_id == nullptr) << "ZeroMQ refused a later part of a message";
+        return ResourceExhaustedError("send: queue full");
+      }
+    }
+    frames->clear();
     return Status::Ok();
   } catch (const zmq::error_t& e) {
     return FromZmqError(e, "send");
   }
 }
 
-Status ZmqSocket::Send(std::vector<zmq::message_t> frames) {
+Status ZmqSocket::Send(std::vector<zmq::message_t>* frames) {
   CHECK(kind_ == SocketKind::kDealer) << "routers send with SendTo";
-  return SendFrames(frames);
+  return SendFrames(nullptr, frames);
 }
 
-Status ZmqSocket::SendTo(const std::string& routing_id, std::vector<zmq::message_t> frames) {
+Status ZmqSocket::SendTo(const std::string& routing_id, std::vector<zmq::message_t>* frames) {
   CHECK(kind_ == SocketKind::kRouter) << "dealers send with Send";
-  frames.insert(frames.begin(), zmq::message_t(routing_id.data(), routing_id.size()));
-  return SendFrames(frames);
+  return SendFrames(&routing_id, frames);
 }
 
 StatusOr<bool> ZmqSocket::Receive(std::vector<zmq::message_t>* frames) {

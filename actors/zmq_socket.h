@@ -49,11 +49,13 @@ class ZmqSocket {
   Status Connect(const std::string& endpoint);
   Status Disconnect(const std::string& endpoint);
 
-  // Dealer: sends `frames` as one multipart message. Router: use SendTo.
+  // Dealer: sends `*frames` as one multipart message. Router: use SendTo.
   // Errors: ResourceExhausted when the queue is full, Unavailable when the peer is unknown
-  // (router), Internal otherwise. Never blocks. On error nothing was sent.
-  Status Send(std::vector<zmq::message_t> frames);
-  Status SendTo(const std::string& routing_id, std::vector<zmq::message_t> frames);
+  // (router), Internal otherwise. Never blocks. On success the frames were handed to ZeroMQ
+  // (*frames is left empty); on error nothing was sent and *frames is unchanged, so the
+  // caller may retry with it.
+  Status Send(std::vector<zmq::message_t>* frames);
+  Status SendTo(const std::string& routing_id, std::vector<zmq::message_t>* frames);
 
   // Receives one whole multipart message if one is waiting: returns true and fills *frames
   // (for a router the first frame is the peer's routing id). Returns false when nothing is
@@ -66,7 +68,8 @@ class ZmqSocket {
 
  private:
   ZmqSocket(zmq::socket_t socket, SocketKind kind) : socket_(std::move(socket)), kind_(kind) {}
-  Status SendFrames(std::vector<zmq::message_t>& frames);
+  // Sends frames[first..] plus, when `routing_id` is given, that id as a first part.
+  Status SendFrames(const std::string* routing_id, std::vector<zmq::message_t>* frames);
 
   zmq::socket_t socket_;
   SocketKind kind_;

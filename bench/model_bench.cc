@@ -3,6 +3,7 @@
 //   lightrl-bench-model [--configs=DIR] [--models=demo,20m] [--repeats=5] [--warmup=2]
 //                       [--train_seqs=8] [--train_len=256] [--gen_batch=16]
 //                       [--gen_prompt=32] [--gen_tokens=64] [--threads=N]
+// Exits 1 if any result is wrong.
 //
 // For each model config: training tokens/s (forward + backward over a packed batch) and
 // generation tokens/s (continuous-batching decode), each the median of --repeats timed runs
@@ -10,6 +11,8 @@
 // measured in the same run (a square FP32 GEMM through the same Gemm() path); and a count of
 // wrong results: non-finite log-probs, losses or gradient norms in training, and generated
 // tokens whose log-prob differs from the training recompute by more than 1e-5.
+#include <gflags/gflags.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -27,15 +30,26 @@
 #include "model/model.h"
 #include "model/optimizer.h"
 
+DEFINE_string(configs, LIGHTRL_BENCH_CONFIG_DIR, "Folder of the model configs.");
+DEFINE_string(models, "demo,20m", "Comma-separated config names (without .json).");
+DEFINE_int32(repeats, 5, "Timed runs per measurement (the median is reported).");
+DEFINE_int32(warmup, 2, "Untimed runs before the timed ones.");
+DEFINE_int32(threads, 0, "Threads of the kernels' pool (0: the hardware threads).");
+DEFINE_int32(train_seqs, 8, "Sequences per training batch.");
+DEFINE_int32(train_len, 256, "Tokens per training sequence.");
+DEFINE_int32(gen_batch, 16, "Generation requests (all decoded together).");
+DEFINE_int32(gen_prompt, 32, "Prompt tokens per generation request.");
+DEFINE_int32(gen_tokens, 64, "Generated tokens per request.");
+
 namespace lightrl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::string configs = LIGHTRL_BENCH_CONFIG_DIR;
-  std::vector<std::string> models = {"demo", "20m"};
-  int repeats = 5, warmup = 2, threads = 0;
+  std::string configs;
+  std::vector<std::string> models;
+  int repeats = 5, warmup = 2;
   int train_seqs = 8, train_len = 256;
   int gen_batch = 16, gen_prompt = 32, gen_tokens = 64;
 };
@@ -214,39 +228,16 @@ std::vector<std::string> Split(const std::string& text) {
   return parts;
 }
 
-bool ParseFlag(const char* arg, Options* o) {
-  const std::string a(arg);
-  const size_t eq = a.find('=');
-  if (a.rfind("--", 0) != 0 || eq == std::string::npos) return false;
-  const std::string key = a.substr(2, eq - 2), value = a.substr(eq + 1);
-  std::map<std::string, int*> ints = {
-      {"repeats", &o->repeats},       {"warmup", &o->warmup},        {"threads", &o->threads},
-      {"train_seqs", &o->train_seqs}, {"train_len", &o->train_len},  {"gen_batch", &o->gen_batch},
-      {"gen_prompt", &o->gen_prompt}, {"gen_tokens", &o->gen_tokens}};
-  if (ints.count(key)) {
-    *ints[key] = std::atoi(value.c_str());
-    return *ints[key] >= 0;
+int Main() {
+  const Options o{FLAGS_configs,   Split(FLAGS_models), FLAGS_repeats,
+                  FLAGS_warmup,    FLAGS_train_seqs,    FLAGS_train_len,
+                  FLAGS_gen_batch, FLAGS_gen_prompt,    FLAGS_gen_tokens};
+  if (o.repeats < 1 || o.warmup < 0 || o.train_seqs < 1 || o.train_len < 2 || o.gen_batch < 1 ||
+      o.gen_prompt < 1 || o.gen_tokens < 1) {
+    std::fprintf(stderr, "every size flag must be positive (train_len >= 2)\n");
+    return 2;
   }
-  if (key == "configs")
-    o->configs = value;
-  else if (key == "models")
-    o->models = Split(value);
-  else
-    return false;
-  return true;
-}
-
-int Main(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    if (!ParseFlag(argv[i], &o)) {
-      std::fprintf(stderr,
-                   "unknown or malformed flag %s (see the header of bench/model_bench.cc)\n",
-                   argv[i]);
-      return 2;
-    }
-  }
-  if (o.threads > 0) kernels::SetNumThreads(o.threads);
+  if (FLAGS_threads > 0) kernels::SetNumThreads(FLAGS_threads);
   const double peak = SgemmPeak(o);
   std::printf("threads %d, sgemm 2048^3 peak %.1f GFLOP/s (median of %d)\n", kernels::NumThreads(),
               peak / 1e9, o.repeats);
@@ -278,4 +269,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace lightrl
 
-int main(int argc, char** argv) { return lightrl::Main(argc, argv); }
+int main(int argc, char** argv) {
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  return lightrl::Main();
+}

@@ -9,6 +9,11 @@ namespace lightrl {
 int CoordinatorCommand(int argc, char** argv);
 int EchoCommand(int argc, char** argv);
 int RunCommand(int argc, char** argv);
+int LearnerCommand(int argc, char** argv);
+int RolloutCommand(int argc, char** argv);
+int RewardCommand(int argc, char** argv);
+int StatusCommand(int argc, char** argv);
+int ScaleCommand(int argc, char** argv);
 
 }  // namespace lightrl
 

@@ -13,20 +13,15 @@ struct Subcommand {
   const char* help;
 };
 
-int NotImplemented(int, char** argv) {
-  std::fprintf(stderr, "lightrl: '%s' is not implemented yet\n", argv[0]);
-  return 2;
-}
-
 constexpr Subcommand kSubcommands[] = {
     {"run", lightrl::RunCommand, "run RUN.yaml: start every role of a run on this machine"},
     {"coordinator", lightrl::CoordinatorCommand, "the coordinator process"},
     {"echo", lightrl::EchoCommand, "an echo worker (smoke cluster)"},
-    {"learner", NotImplemented, "the learner process"},
-    {"rollout", NotImplemented, "a rollout actor process"},
-    {"reward", NotImplemented, "a reward worker process"},
-    {"status", NotImplemented, "show the running cluster"},
-    {"scale", NotImplemented, "scale rollout=N reward=M: add or remove workers"},
+    {"learner", lightrl::LearnerCommand, "the learner process"},
+    {"rollout", lightrl::RolloutCommand, "a rollout actor process"},
+    {"reward", lightrl::RewardCommand, "a reward worker process"},
+    {"status", lightrl::StatusCommand, "status RUN.yaml: show the running cluster"},
+    {"scale", lightrl::ScaleCommand, "scale RUN.yaml rollout=N [reward=M]: add or remove workers"},
 };
 
 void Usage() {

@@ -12,23 +12,32 @@
 
 namespace lightrl {
 
-// Blocks SIGINT, SIGTERM and SIGUSR1 in the calling thread and every thread it starts later,
-// so that WaitForShutdown() is the only place they are delivered. Call first thing in main().
-void BlockShutdownSignals();
+// Signals are turned into bytes on a pipe by async-signal-safe handlers, so they are handled
+// the same whichever thread the kernel picks to deliver them (libraries such as OpenBLAS
+// start threads before main(), so blocking signals in main's threads is not enough).
+//
+// Installs handlers for SIGINT, SIGTERM, SIGUSR1 and SIGCHLD. Call once, first thing in a
+// subcommand; later calls do nothing.
+void InstallSignalPipe();
+// The read end of the pipe: readable when a signal arrived (for poll()).
+int SignalPipeFd();
+// The next signal that arrived, or 0 when none is waiting. Never blocks.
+int NextSignal();
 
 enum class ShutdownCause { kSignal, kFinished };
 // Waits until SIGINT/SIGTERM arrives (kSignal) or some thread calls NotifyFinished()
-// (kFinished).
+// (kFinished). Needs InstallSignalPipe().
 ShutdownCause WaitForShutdown();
 // Wakes WaitForShutdown() with kFinished. Safe from any thread.
 void NotifyFinished();
 
-// Sets the log tag and level, starts the metrics endpoint on `listen_address` ("host:port").
-// Errors: a bad level or address, or a port that cannot be bound.
-StatusOr<std::unique_ptr<HttpServer>> StartProcess(const std::string& tag,
-                                                   const std::string& log_level,
-                                                   const std::string& listen_address,
-                                                   const MetricsRegistry* metrics);
+// Sets the log tag and level ("debug", "info", "warning", "error").
+Status SetUpLogging(const std::string& tag, const std::string& log_level);
+// Starts the metrics endpoint on `listen_address` ("host:port") with extra `routes`.
+// Errors: a bad address, or a port that cannot be bound.
+StatusOr<std::unique_ptr<HttpServer>> StartMetricsServer(
+    const std::string& listen_address, const MetricsRegistry* metrics,
+    std::map<std::string, HttpHandler> routes = {});
 
 }  // namespace lightrl
 

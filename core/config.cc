@@ -212,6 +212,10 @@ StatusOr<std::vector<ConfigNode>> ConfigNode::ChildList(std::string_view key,
 }
 
 Status ConfigNode::ExpectOnlyKeys(std::initializer_list<std::string_view> allowed) const {
+  return ExpectOnlyKeys(std::span<const std::string_view>(allowed.begin(), allowed.size()));
+}
+
+Status ConfigNode::ExpectOnlyKeys(std::span<const std::string_view> allowed) const {
   for (const std::string& key : Keys()) {
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string known;

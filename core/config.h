@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,7 @@ class ConfigNode {
 
   // Errors with InvalidArgument if this mapping has a key outside `allowed`.
   Status ExpectOnlyKeys(std::initializer_list<std::string_view> allowed) const;
+  Status ExpectOnlyKeys(std::span<const std::string_view> allowed) const;
 
   // Required scalar reads: error when the key is missing or the value has the wrong type.
   Status Required(std::string_view key, std::string* out) const;

@@ -1,5 +1,7 @@
 #include "core/http_server.h"
 
+#include "core/http_client.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -139,6 +141,19 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheLimitAreClosed) {
   EXPECT_EQ(got, "");
   close(*extra);
   for (int fd : held) close(fd);
+}
+
+TEST_F(HttpServerTest, ClientGetsStatusAndBody) {
+  auto reply = HttpGet("http://127.0.0.1:" + std::to_string(server_->port()) + "/status",
+                       milliseconds(3000));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "{\"step\":3}");
+  auto missing = HttpGet("http://127.0.0.1:" + std::to_string(server_->port()) + "/nope",
+                         milliseconds(3000));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(HttpGet("ftp://x", milliseconds(100)).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(ParseListenAddressTest, AcceptsHostPortForms) {

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "core/logging.h"
-#include "model/tokenizer.h"
+#include "core/tokenizer.h"
 
 namespace lightrl::model {
 

@@ -116,6 +116,7 @@ enum FinishReason {
   stopString @3;
   repetition @4;
   aborted @5;
+  contextLength @6;    # The model's maximum sequence length was reached.
 }
 
 # One generated completion. The three per-token lists have equal length.
@@ -190,6 +191,8 @@ struct ScoredGroup {
 struct TrainBatch {
   batchId @0 :UInt64;
   groups @1 :List(ScoredGroup);
+  coordinatorState @2 :Text;       # Coordinator snapshot (JSON) to store with the checkpoint
+                                   # that includes this batch; "" when there is none.
 }
 
 enum DType {
@@ -236,6 +239,7 @@ struct WeightsChunk {
 # Positive acknowledgement of the message named by the envelope's correlationId.
 struct Ack {
   detail @0 :Text;
+  durableVersion @1 :UInt64;       # Learner only: newest version saved in a complete checkpoint.
 }
 
 enum RetryClass {

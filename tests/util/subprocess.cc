@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace lightrl::testing {
 
@@ -86,13 +87,11 @@ StatusOr<int> Subprocess::Wait(std::chrono::milliseconds timeout) {
 }
 
 std::string BuildPath(const std::string& relative) {
-  const char* dir = std::getenv("LIGHTRL_BINARY_DIR");
-  return std::string(dir ? dir : ".") + "/" + relative;
+  return std::string(LIGHTRL_BINARY_DIR) + "/" + relative;
 }
 
 std::string SourcePath(const std::string& relative) {
-  const char* dir = std::getenv("LIGHTRL_SOURCE_DIR");
-  return std::string(dir ? dir : ".") + "/" + relative;
+  return std::string(LIGHTRL_SOURCE_DIR) + "/" + relative;
 }
 
 StatusOr<int> TcpConnect(int port) {
@@ -160,6 +159,19 @@ StatusOr<CommandResult> RunCommand(const std::string& command, const std::string
   if (status == -1) return InternalError("system() failed");
   ASSIGN_OR_RETURN(std::string output, ReadFile(out_path));
   return CommandResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::string WaitForFileContaining(const std::string& path, const std::string& text,
+                                  std::chrono::milliseconds timeout, bool* found) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    StatusOr<std::string> content = ReadFile(path);
+    std::string got = content.ok() ? *content : "";
+    *found = got.find(text) != std::string::npos;
+    if (*found || std::chrono::steady_clock::now() >= deadline) return got;
+    // Another process writes the file; there is nothing to wait on but its content.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 StatusOr<std::string> ReadFile(const std::string& path) {

@@ -34,9 +34,9 @@ class Subprocess {
   pid_t pid_ = -1;
 };
 
-// Path of a binary built in this build tree (from LIGHTRL_BINARY_DIR set by ctest).
+// Path of a file in the build tree that built this test (e.g. "lightrl").
 std::string BuildPath(const std::string& relative);
-// Path of a file in the source tree (from LIGHTRL_SOURCE_DIR set by ctest).
+// Path of a file in the source tree (configs, fixtures).
 std::string SourcePath(const std::string& relative);
 
 // Connects to 127.0.0.1:`port`, writes `request`, and reads until the peer closes or
@@ -54,6 +54,11 @@ struct CommandResult {
   std::string output;
 };
 StatusOr<CommandResult> RunCommand(const std::string& command, const std::string& input);
+
+// Waits until the file at `path` contains `text` (checking every 10 ms) or `timeout` passes;
+// returns the file's content either way and sets *found.
+std::string WaitForFileContaining(const std::string& path, const std::string& text,
+                                  std::chrono::milliseconds timeout, bool* found);
 
 // Reads a whole file.
 StatusOr<std::string> ReadFile(const std::string& path);

@@ -1,8 +1,8 @@
-#include "model/tokenizer.h"
+#include "core/tokenizer.h"
 
 #include <gtest/gtest.h>
 
-namespace lightrl::model {
+namespace lightrl {
 namespace {
 
 TEST(TokenizerTest, BytesRoundTripIncludingNonAscii) {
@@ -37,5 +37,16 @@ TEST(TokenizerTest, RejectsIdsOutsideTheVocabulary) {
   EXPECT_TRUE(ByteTokenizer::Validate(ByteTokenizer::Encode("fine")).ok());
 }
 
+TEST(ByteTokenizerTest, PromptsStartWithBosAndCompletionsDropTheirEos) {
+  std::vector<int32_t> prompt = ByteTokenizer::EncodePrompt("1+2=");
+  EXPECT_EQ(prompt, (std::vector<int32_t>{ByteTokenizer::kBos, '1', '+', '2', '='}));
+  std::vector<int32_t> completion = {'3', ByteTokenizer::kEos};
+  EXPECT_EQ(*ByteTokenizer::DecodeCompletion(completion), "3");
+  std::vector<int32_t> cut = {'3', '4'};
+  EXPECT_EQ(*ByteTokenizer::DecodeCompletion(cut), "34");
+  std::vector<int32_t> bad = {'3', 999};
+  EXPECT_FALSE(ByteTokenizer::DecodeCompletion(bad).ok());
+}
+
 }  // namespace
-}  // namespace lightrl::model
+}  // namespace lightrl

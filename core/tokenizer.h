@@ -7,8 +7,8 @@
 // "<|eos|>", is a byte token); callers add BOS/EOS explicitly. Decode renders a special
 // token as its name. A model's vocab_size may be larger than kVocabSize (padding rows
 // that no text maps to). Thread-safety: stateless, all functions are pure.
-#ifndef LIGHTRL_MODEL_TOKENIZER_H_
-#define LIGHTRL_MODEL_TOKENIZER_H_
+#ifndef LIGHTRL_CORE_TOKENIZER_H_
+#define LIGHTRL_CORE_TOKENIZER_H_
 
 #include <cstdint>
 #include <span>
@@ -18,7 +18,7 @@
 
 #include "core/status.h"
 
-namespace lightrl::model {
+namespace lightrl {
 
 class ByteTokenizer {
  public:
@@ -47,8 +47,13 @@ class ByteTokenizer {
 
   // Checks that every id is in [0, kVocabSize); the error names the first bad one.
   static Status Validate(std::span<const int32_t> ids);
+
+  // The prompt convention of every lightrl process: <|bos|> followed by the prompt's bytes.
+  static std::vector<int32_t> EncodePrompt(std::string_view prompt);
+  // The text of a completion without its final <|eos|> (if any); errors as Decode.
+  static StatusOr<std::string> DecodeCompletion(std::span<const int32_t> completion);
 };
 
-}  // namespace lightrl::model
+}  // namespace lightrl
 
-#endif  // LIGHTRL_MODEL_TOKENIZER_H_
+#endif  // LIGHTRL_CORE_TOKENIZER_H_

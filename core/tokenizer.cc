@@ -1,8 +1,8 @@
-#include "model/tokenizer.h"
+#include "core/tokenizer.h"
 
 #include <array>
 
-namespace lightrl::model {
+namespace lightrl {
 namespace {
 
 constexpr std::array<std::string_view, ByteTokenizer::kVocabSize - 256> kSpecialNames = {
@@ -56,4 +56,18 @@ StatusOr<int32_t> ByteTokenizer::SpecialId(std::string_view name) {
   return NotFoundError("no special token named \"" + std::string(name) + "\"");
 }
 
-}  // namespace lightrl::model
+std::vector<int32_t> ByteTokenizer::EncodePrompt(std::string_view prompt) {
+  std::vector<int32_t> tokens = {kBos};
+  std::vector<int32_t> bytes = Encode(prompt);
+  tokens.insert(tokens.end(), bytes.begin(), bytes.end());
+  return tokens;
+}
+
+StatusOr<std::string> ByteTokenizer::DecodeCompletion(std::span<const int32_t> completion) {
+  if (!completion.empty() && completion.back() == kEos) {
+    completion = completion.first(completion.size() - 1);
+  }
+  return Decode(completion);
+}
+
+}  // namespace lightrl

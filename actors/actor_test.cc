@@ -1,0 +1,131 @@
+#include "actors/actor.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+#include <vector>
+
+namespace lightrl {
+namespace {
+
+TEST(ActorTest, StartRunsSetupOnTheActorThreadBeforeReturning) {
+  std::thread::id setup_thread;
+  bool setup_done = false;
+  auto actor = Actor::Start("a", [&](EventLoop&) {
+    setup_thread = std::this_thread::get_id();
+    setup_done = true;
+    return Status::Ok();
+  });
+  ASSERT_TRUE(actor.ok());
+  EXPECT_TRUE(setup_done);  // Start returned only after setup ran.
+  EXPECT_NE(setup_thread, std::this_thread::get_id());
+  std::thread::id call_thread;
+  ASSERT_TRUE((*actor)->Call([&] { call_thread = std::this_thread::get_id(); }).ok());
+  EXPECT_EQ(call_thread, setup_thread);
+}
+
+TEST(ActorTest, FailedSetupReturnsItsErrorAndLeavesNoThread) {
+  bool teardown_ran = false;
+  auto actor = Actor::Start(
+      "broken", [](EventLoop&) { return UnavailableError("port taken"); },
+      [&] { teardown_ran = true; });
+  ASSERT_FALSE(actor.ok());
+  EXPECT_EQ(actor.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(actor.status().message(), "actor broken: port taken");
+  EXPECT_FALSE(teardown_ran);
+}
+
+TEST(ActorTest, StopRunsTeardownOnTheActorThreadAndIsIdempotent) {
+  std::thread::id loop_thread, teardown_thread;
+  auto actor = Actor::Start(
+      "a",
+      [&](EventLoop&) {
+        loop_thread = std::this_thread::get_id();
+        return Status::Ok();
+      },
+      [&] { teardown_thread = std::this_thread::get_id(); });
+  ASSERT_TRUE(actor.ok());
+  (*actor)->Stop();
+  EXPECT_EQ(teardown_thread, loop_thread);
+  (*actor)->Stop();
+  EXPECT_EQ((*actor)->Post([] {}).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(ActorTest, PostedClosuresRunInOrder) {
+  auto actor = Actor::Start("a", [](EventLoop&) { return Status::Ok(); });
+  ASSERT_TRUE(actor.ok());
+  std::vector<int> order;  // Touched only on the actor thread until the final Call returns.
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE((*actor)->Post([&order, i] { order.push_back(i); }).ok());
+  std::vector<int> seen;
+  ASSERT_TRUE((*actor)->Call([&] { seen = order; }).ok());
+  ASSERT_EQ(seen.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(seen[i], i);
+}
+
+TEST(ActorTest, FullMailboxRefusesPosts) {
+  auto actor = Actor::Start("a", [](EventLoop&) { return Status::Ok(); });
+  ASSERT_TRUE(actor.ok());
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> blocked;
+  ASSERT_TRUE((*actor)->Post([&, released] {
+    blocked.set_value();
+    released.wait();
+  }).ok());
+  blocked.get_future().wait();  // The actor thread is now busy; the mailbox only fills.
+  size_t accepted = 0;
+  Status last;
+  while ((last = (*actor)->Post([] {})).ok()) ++accepted;
+  EXPECT_EQ(accepted, Actor::kMailboxCapacity);
+  EXPECT_EQ(last.code(), StatusCode::kResourceExhausted);
+  release.set_value();
+}
+
+TEST(ActorTest, CallOnAStoppedActorFails) {
+  auto actor = Actor::Start("a", [](EventLoop&) { return Status::Ok(); });
+  ASSERT_TRUE(actor.ok());
+  (*actor)->Stop();
+  EXPECT_FALSE((*actor)->Call([] {}).ok());
+}
+
+TEST(EventLoopTest, TimersFireInDueOrderAndPeriodicTimersRepeat) {
+  std::vector<std::string> fired;
+  std::promise<void> done;
+  auto actor = Actor::Start("timers", [&](EventLoop& loop) {
+    loop.AddTimer(Millis(30), [&] { fired.push_back("30"); });
+    loop.AddTimer(Millis(10), [&] { fired.push_back("10"); });
+    EventLoop::TimerId cancelled = loop.AddTimer(Millis(20), [&] { fired.push_back("never"); });
+    loop.CancelTimer(cancelled);
+    auto ticks = std::make_shared<int>(0);
+    loop.AddPeriodicTimer(Millis(5), [&, ticks] {
+      if (++*ticks == 10) {
+        fired.push_back("tick10");
+        done.set_value();
+      }
+    });
+    return Status::Ok();
+  });
+  ASSERT_TRUE(actor.ok());
+  done.get_future().wait();
+  std::vector<std::string> seen;
+  ASSERT_TRUE((*actor)->Call([&] { seen = fired; }).ok());
+  EXPECT_THAT(seen, ::testing::ElementsAre("10", "30", "tick10"));
+}
+
+TEST(EventLoopTest, OneShotTimerFiresNoEarlierThanItsDelay) {
+  std::promise<Clock::time_point> fired;
+  Clock::time_point start = Clock::now();
+  auto actor = Actor::Start("t", [&](EventLoop& loop) {
+    loop.AddTimer(Millis(50), [&] { fired.set_value(Clock::now()); });
+    return Status::Ok();
+  });
+  ASSERT_TRUE(actor.ok());
+  Clock::time_point at = fired.get_future().get();
+  EXPECT_GE(at - start, Millis(50));
+}
+
+}  // namespace
+}  // namespace lightrl

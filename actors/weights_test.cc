@@ -1,0 +1,225 @@
+#include "actors/weights.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <future>
+#include <random>
+#include <set>
+
+#include "actors/actor.h"
+#include "core/crc32c.h"
+
+namespace lightrl {
+namespace {
+
+using ::testing::HasSubstr;
+
+WeightsImage RandomImage(uint64_t version, size_t floats, uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto bytes = std::make_shared<std::vector<uint8_t>>(floats * 4 + 64 * 2);
+  for (auto& b : *bytes) b = static_cast<uint8_t>(rng());
+  WeightsImage image;
+  image.version = version;
+  image.tensors = {{"model.embed_tokens.weight", proto::DType::F32, {floats / 8, 8}, 0, floats * 4},
+                   {"model.norm.weight", proto::DType::BF16, {64}, floats * 4, 128}};
+  image.bytes = bytes;
+  return image;
+}
+
+// A weight server and a fetcher on one actor (one thread owns both sockets).
+class WeightsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto actor = Actor::Start(
+        "weights",
+        [this](EventLoop& loop) -> Status {
+          WeightServerConfig server_config;
+          server_config.chunk_bytes = 256 * 1024;
+          server_config.keep_versions = 2;
+          ASSIGN_OR_RETURN(server_, WeightServer::Create(context_, &loop, server_config, &metrics_));
+          WeightFetcherConfig fetcher_config;
+          fetcher_config.sender_id = "rollout-0";
+          fetcher_config.request_timeout_ms = 2000;
+          fetcher_ = std::make_unique<WeightFetcher>(context_, &loop, fetcher_config, &metrics_);
+          loop_ = &loop;
+          return Status::Ok();
+        },
+        [this] {
+          fetcher_.reset();
+          server_.reset();
+          fake_.reset();
+        });
+    ASSERT_TRUE(actor.ok()) << actor.status();
+    actor_ = std::move(*actor);
+  }
+  void TearDown() override { actor_.reset(); }
+
+  Status Publish(WeightsImage image) {
+    Status status;
+    EXPECT_TRUE(actor_->Call([&] { status = server_->Publish(std::move(image)); }).ok());
+    return status;
+  }
+
+  // Fetches `version` as announced by the server, with `edit` applied to the announce.
+  StatusOr<WeightsImage> Fetch(uint64_t version,
+                               const std::function<void(proto::WeightsAnnounce::Builder)>& edit = {}) {
+    std::promise<StatusOr<WeightsImage>> result;
+    EXPECT_TRUE(actor_
+                    ->Post([&] {
+                      capnp::MallocMessageBuilder builder;
+                      auto announce = builder.initRoot<proto::WeightsAnnounce>();
+                      Status filled = server_->FillAnnounce(version, announce);
+                      if (!filled.ok()) {
+                        result.set_value(filled);
+                        return;
+                      }
+                      if (edit) edit(announce);
+                      fetcher_->Fetch(announce.asReader(), [&](StatusOr<WeightsImage> image) {
+                        result.set_value(std::move(image));
+                      });
+                    })
+                    .ok());
+    return result.get_future().get();
+  }
+
+  double Counter(const std::string& line_prefix) {
+    std::string text = metrics_.Render();
+    size_t at = text.find("\n" + line_prefix + " ");
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + line_prefix.size() + 2));
+  }
+
+  zmq::context_t context_{1};
+  MetricsRegistry metrics_;
+  std::unique_ptr<Actor> actor_;
+  EventLoop* loop_ = nullptr;
+  std::unique_ptr<WeightServer> server_;
+  std::unique_ptr<WeightFetcher> fetcher_;
+  std::unique_ptr<Messenger> fake_;  // A misbehaving server, for some tests.
+};
+
+TEST_F(WeightsTest, FetchedImageIsByteIdenticalWithItsLayout) {
+  WeightsImage image = RandomImage(1, 1300000, 1);  // ~5.2 MB: 20 chunks, a partial last one.
+  auto expected = image.bytes;
+  ASSERT_TRUE(Publish(image).ok());
+  auto fetched = Fetch(1);
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  EXPECT_EQ(fetched->version, 1u);
+  EXPECT_EQ(*fetched->bytes, *expected);
+  EXPECT_EQ(fetched->checksum, Crc32c(expected->data(), expected->size()));
+  ASSERT_EQ(fetched->tensors.size(), 2u);
+  EXPECT_EQ(fetched->tensors[1].name, "model.norm.weight");
+  EXPECT_EQ(fetched->tensors[1].dtype, proto::DType::BF16);
+  EXPECT_EQ(fetched->tensors[1].shape, std::vector<uint64_t>{64});
+  EXPECT_EQ(Counter("lightrl_weight_chunks_served_total"), 20);
+}
+
+TEST_F(WeightsTest, KeepsTheLastVersionsForSlowReadersAndRefusesOlderOnes) {
+  for (uint64_t v = 1; v <= 3; ++v) ASSERT_TRUE(Publish(RandomImage(v, 1000, v)).ok());
+  EXPECT_TRUE(Fetch(2).ok());  // Still kept (keep_versions = 2).
+  EXPECT_EQ(Fetch(1).status().code(), StatusCode::kNotFound);
+  // A reader that saw the announce of version 2 keeps pulling after version 4 evicts it.
+  ASSERT_TRUE(Publish(RandomImage(4, 1000, 4)).ok());
+  auto late = Fetch(4, [](proto::WeightsAnnounce::Builder a) { a.setVersion(2); });
+  EXPECT_EQ(late.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(late.status().message()), HasSubstr("version 2 is no longer served"));
+}
+
+TEST_F(WeightsTest, PublishRefusesOldVersionsAndBadLayouts) {
+  ASSERT_TRUE(Publish(RandomImage(5, 1000, 1)).ok());
+  EXPECT_EQ(Publish(RandomImage(5, 1000, 1)).code(), StatusCode::kInvalidArgument);
+  WeightsImage bad = RandomImage(6, 1000, 1);
+  bad.tensors[1].offset = 100;  // Overlaps the first tensor.
+  EXPECT_THAT(std::string(Publish(bad).message()), HasSubstr("overlap"));
+}
+
+TEST_F(WeightsTest, WrongWholeImageChecksumIsDataLoss) {
+  ASSERT_TRUE(Publish(RandomImage(1, 100000, 1)).ok());
+  auto fetched = Fetch(1, [](proto::WeightsAnnounce::Builder a) { a.setChecksum(a.getChecksum() ^ 1); });
+  EXPECT_EQ(fetched.status().code(), StatusCode::kDataLoss);
+}
+
+// A server that answers every chunk request with corrupted data (or only the first time each).
+void InstallCorruptingServer(Messenger& server, const std::vector<uint8_t>& bytes, bool always) {
+  auto seen = std::make_shared<std::set<uint64_t>>();
+  server.Handle(BodyKind::WEIGHTS_CHUNK_REQUEST, [&server, &bytes, always, seen](const IncomingMessage& m) {
+    auto request = m.envelope().getBody().getWeightsChunkRequest();
+    uint64_t offset = request.getOffset();
+    std::vector<uint8_t> data(bytes.begin() + offset, bytes.begin() + offset + request.getLength());
+    uint32_t crc = Crc32c(data.data(), data.size());
+    if (always || seen->insert(offset).second) data[data.size() / 2] ^= 0x40;  // Flip a bit.
+    OutgoingMessage reply;
+    auto chunk = reply.envelope().getBody().initWeightsChunk();
+    chunk.setVersion(request.getVersion());
+    chunk.setOffset(offset);
+    chunk.setData(kj::arrayPtr(data.data(), data.size()));
+    chunk.setChecksum(crc);
+    server.Reply(m, std::move(reply)).status().IgnoreError();
+  });
+}
+
+TEST_F(WeightsTest, ChunksWithABadChecksumAreRejectedAndRequestedAgain) {
+  WeightsImage image = RandomImage(1, 200000, 9);  // 800 KB: 4 chunks of 256 KB.
+  ASSERT_TRUE(Publish(image).ok());
+  std::string fake_endpoint;
+  ASSERT_TRUE(actor_->Call([&] {
+    auto socket = ZmqSocket::Create(context_, SocketKind::kRouter, SocketOptions());
+    fake_endpoint = *(*socket)->Bind("tcp://127.0.0.1:0");
+    fake_ = std::make_unique<Messenger>(loop_, std::move(*socket),
+                                        MessengerConfig{"fake", "fake"}, nullptr);
+    InstallCorruptingServer(*fake_, *image.bytes, /*always=*/false);
+  }).ok());
+  auto fetched = Fetch(1, [&](proto::WeightsAnnounce::Builder a) { a.setEndpoint(fake_endpoint); });
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  EXPECT_EQ(*fetched->bytes, *image.bytes);
+  EXPECT_EQ(Counter("lightrl_weight_bad_chunks_total"), 4);  // One bad copy of each chunk.
+}
+
+TEST_F(WeightsTest, ChunksThatStayCorruptFailTheFetch) {
+  WeightsImage image = RandomImage(1, 60000, 9);  // One chunk.
+  ASSERT_TRUE(Publish(image).ok());
+  std::string fake_endpoint;
+  ASSERT_TRUE(actor_->Call([&] {
+    auto socket = ZmqSocket::Create(context_, SocketKind::kRouter, SocketOptions());
+    fake_endpoint = *(*socket)->Bind("tcp://127.0.0.1:0");
+    fake_ = std::make_unique<Messenger>(loop_, std::move(*socket),
+                                        MessengerConfig{"fake", "fake"}, nullptr);
+    InstallCorruptingServer(*fake_, *image.bytes, /*always=*/true);
+  }).ok());
+  auto fetched = Fetch(1, [&](proto::WeightsAnnounce::Builder a) { a.setEndpoint(fake_endpoint); });
+  EXPECT_EQ(fetched.status().code(), StatusCode::kAborted);
+  EXPECT_THAT(std::string(fetched.status().message()), HasSubstr("failed 4 times"));
+  EXPECT_EQ(Counter("lightrl_weight_bad_chunks_total"), 4);  // First try plus 3 retries.
+}
+
+TEST_F(WeightsTest, NewerFetchSupersedesOneInProgress) {
+  ASSERT_TRUE(Publish(RandomImage(1, 1000000, 1)).ok());
+  ASSERT_TRUE(Publish(RandomImage(2, 1000, 2)).ok());
+  std::promise<Status> first;
+  std::promise<StatusOr<WeightsImage>> second;
+  ASSERT_TRUE(actor_->Call([&] {
+    capnp::MallocMessageBuilder b1, b2;
+    auto a1 = b1.initRoot<proto::WeightsAnnounce>();
+    auto a2 = b2.initRoot<proto::WeightsAnnounce>();
+    ASSERT_TRUE(server_->FillAnnounce(1, a1).ok());
+    ASSERT_TRUE(server_->FillAnnounce(2, a2).ok());
+    fetcher_->Fetch(a1.asReader(), [&](StatusOr<WeightsImage> r) { first.set_value(r.status()); });
+    fetcher_->Fetch(a2.asReader(), [&](StatusOr<WeightsImage> r) { second.set_value(std::move(r)); });
+  }).ok());
+  EXPECT_EQ(first.get_future().get().code(), StatusCode::kCancelled);
+  auto image = second.get_future().get();
+  ASSERT_TRUE(image.ok());
+  EXPECT_EQ(image->version, 2u);
+}
+
+TEST(ValidateLayoutTest, NamesTheOffendingTensor) {
+  std::vector<TensorLayout> layout = {{"a", proto::DType::F32, {2, 3}, 0, 24}};
+  EXPECT_TRUE(ValidateLayout(layout, 24).ok());
+  EXPECT_THAT(std::string(ValidateLayout(layout, 20).message()), HasSubstr("tensor a: bytes [0, 24)"));
+  layout[0].byte_size = 20;
+  EXPECT_THAT(std::string(ValidateLayout(layout, 24).message()),
+              HasSubstr("tensor a: shape and dtype give 24 bytes, layout says 20"));
+}
+
+}  // namespace
+}  // namespace lightrl

@@ -1,0 +1,98 @@
+// lightrl-bench-learner: learner step throughput (trained tokens per second) for a model
+// config, and the share of each step spent outside forward, backward and the optimizer
+// (packing, advantages, the loss, metrics). Goal: that share < 5%.
+//
+// Batches are synthetic but shaped like the demo's (groups of G samples of a short prompt and
+// completion, rewards mixed so no group is excluded); each round trains one batch. One
+// warm-up round, then `repeats`; medians are reported. Wrong results: a non-finite loss or
+// gradient norm.
+#include <gflags/gflags.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "core/logging.h"
+#include "learner/trainer.h"
+#include "model/config.h"
+
+DEFINE_string(model_config, "model/configs/demo.json", "config.json of the model.");
+DEFINE_int32(groups, 16, "Groups per batch.");
+DEFINE_int32(group_size, 8, "Samples per group.");
+DEFINE_int32(prompt_tokens, 8, "Prompt length.");
+DEFINE_int32(completion_tokens, 8, "Completion length.");
+DEFINE_int32(minibatches, 1, "Optimizer updates per batch.");
+DEFINE_int32(repeats, 7, "Timed rounds.");
+
+namespace lightrl {
+namespace {
+
+std::vector<TrainGroup> SyntheticBatch(int vocab, uint64_t version, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<TrainGroup> groups(FLAGS_groups);
+  for (int g = 0; g < FLAGS_groups; ++g) {
+    groups[g].group_id = static_cast<uint64_t>(g);
+    for (int t = 0; t < FLAGS_prompt_tokens; ++t) groups[g].prompt.push_back(rng() % 256);
+    for (int s = 0; s < FLAGS_group_size; ++s) {
+      TrainSample sample;
+      for (int t = 0; t < FLAGS_completion_tokens; ++t) {
+        sample.completion.push_back(static_cast<int32_t>(rng() % vocab));
+        sample.behaviour_logprobs.push_back(-std::log(static_cast<float>(vocab)));
+        sample.versions.push_back(static_cast<uint32_t>(version));
+      }
+      sample.reward = s % 2;
+      groups[g].samples.push_back(std::move(sample));
+    }
+  }
+  return groups;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+}  // namespace lightrl
+
+int main(int argc, char** argv) {
+  using namespace lightrl;
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  auto config = model::LoadModelConfig(FLAGS_model_config);
+  CHECK_OK(config.status());
+  auto m = model::Model::Create(*config);
+  CHECK_OK(m.status());
+  (*m)->InitializeRandom(1);
+  TrainerConfig trainer_config;
+  trainer_config.minibatches = FLAGS_minibatches;
+  auto trainer = PolicyTrainer::Create(std::move(*m), trainer_config);
+  CHECK_OK(trainer.status());
+  std::vector<double> tokens_per_second, outside, step_ms;
+  int wrong = 0;
+  for (int r = 0; r <= FLAGS_repeats; ++r) {
+    auto batch = SyntheticBatch(config->vocab_size, (*trainer)->version(), 100 + r);
+    auto metrics = (*trainer)->TrainRl(batch);
+    CHECK_OK(metrics.status());
+    if (!std::isfinite(metrics->loss) || !std::isfinite(metrics->grad_norm)) ++wrong;
+    if (r == 0) continue;  // Warm-up.
+    tokens_per_second.push_back(metrics->tokens / metrics->step_seconds);
+    outside.push_back(1.0 - metrics->compute_seconds / metrics->step_seconds);
+    step_ms.push_back(metrics->step_seconds * 1e3);
+  }
+  int64_t tokens = static_cast<int64_t>(FLAGS_groups) * FLAGS_group_size * FLAGS_completion_tokens;
+  std::printf("lightrl-bench-learner: %s, %d groups x %d samples x (%d prompt + %d completion) "
+              "tokens, %d update(s) per step, %d rounds (median)\n",
+              FLAGS_model_config.c_str(), FLAGS_groups, FLAGS_group_size, FLAGS_prompt_tokens,
+              FLAGS_completion_tokens, FLAGS_minibatches, FLAGS_repeats);
+  std::printf("%-22s %12s %14s %22s %6s\n", "", "step ms", "trained tok/s", "share outside fwd/bwd",
+              "wrong");
+  double share = Median(outside);
+  std::printf("%-22s %12.1f %14.0f %21.2f%% %6d\n", "learner step", Median(step_ms),
+              Median(tokens_per_second), 100 * share, wrong);
+  std::printf("(%lld trained tokens per step)\n", static_cast<long long>(tokens));
+  bool pass = share < 0.05 && wrong == 0;
+  std::printf("learner: outside share %.2f%% (goal < 5%%), wrong %d: %s\n", 100 * share, wrong,
+              pass ? "PASS" : "FAIL");
+  return pass ? 0 : 1;
+}

@@ -1,0 +1,329 @@
+#include "learner/learner_node.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "actors/codec.h"
+#include "core/logging.h"
+#include "learner/checkpointer.h"
+#include "learner/local_rl.h"
+#include "learner/weights_export.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "model/file_util.h"
+
+namespace lightrl {
+namespace {
+
+nlohmann::json MetricsJson(const StepMetrics& m, const char* kind) {
+  return {{"kind", kind},
+          {"step", m.step},
+          {"version", m.version},
+          {"loss", m.loss},
+          {"reward_mean", m.reward_mean},
+          {"reward_std", m.reward_std},
+          {"advantage_mean_abs", m.advantage_mean_abs},
+          {"advantage_max_abs", m.advantage_max_abs},
+          {"groups", m.groups},
+          {"groups_zero_variance", m.groups_zero_variance},
+          {"sequences", m.sequences},
+          {"tokens", m.tokens},
+          {"entropy_mean", m.entropy_mean},
+          {"grad_norm", m.grad_norm},
+          {"grad_norm_max", m.grad_norm_max},
+          {"clip_fraction", m.clip_fraction},
+          {"masked_fraction", m.masked_fraction},
+          {"is_weight_mean", m.is_weight_mean},
+          {"tis_weight_mean", m.tis_weight_mean},
+          {"aux_loss", m.aux_loss},
+          {"precision_tokens", m.precision.tokens},
+          {"precision_pearson", m.precision.pearson},
+          {"precision_mean_abs_delta", m.precision.mean_abs_delta},
+          {"precision_max_abs_delta", m.precision.max_abs_delta},
+          {"staleness_mean", m.staleness_mean},
+          {"staleness_max", m.staleness_max},
+          {"step_seconds", m.step_seconds},
+          {"compute_seconds", m.compute_seconds},
+          {"tokens_per_second", m.step_seconds > 0 ? m.tokens / m.step_seconds : 0.0},
+          {"lr", m.lr}};
+}
+
+std::vector<TrainGroup> DecodeGroups(proto::TrainBatch::Reader batch) {
+  std::vector<TrainGroup> groups;
+  std::vector<uint32_t> ids;
+  for (auto g : batch.getGroups()) {
+    TrainGroup group;
+    group.group_id = g.getGroupId();
+    CopyList(g.getPromptTokens(), &ids);
+    group.prompt.assign(ids.begin(), ids.end());
+    for (auto s : g.getSamples()) {
+      TrainSample sample;
+      auto generated = s.getSample();
+      CopyList(generated.getTokenIds(), &ids);
+      sample.completion.assign(ids.begin(), ids.end());
+      CopyList(generated.getBehaviourLogProbs(), &sample.behaviour_logprobs);
+      CopyList(generated.getPolicyVersions(), &sample.versions);
+      sample.reward = s.getReward();
+      group.samples.push_back(std::move(sample));
+    }
+    groups.push_back(std::move(group));
+  }
+  return groups;
+}
+
+}  // namespace
+
+Status ParseLearnerNodeConfig(const ConfigNode& learner, const ConfigNode& model,
+                              LearnerNodeConfig* out) {
+  std::vector<std::string_view> keys = TrainerConfigKeys();
+  for (std::string_view k : {"checkpoint_dir", "checkpoint_every", "keep_checkpoints",
+                             "metrics_jsonl", "weights_bind", "queue_capacity", "sft"}) {
+    keys.push_back(k);
+  }
+  RETURN_IF_ERROR(learner.ExpectOnlyKeys(keys));
+  RETURN_IF_ERROR(ParseTrainerConfig(learner, &out->trainer));
+  RETURN_IF_ERROR(learner.Optional("checkpoint_dir", &out->checkpoint_dir));
+  RETURN_IF_ERROR(learner.Optional("checkpoint_every", &out->checkpoint_every, 1, 1 << 30));
+  RETURN_IF_ERROR(learner.Optional("keep_checkpoints", &out->keep_checkpoints, 1, 1000));
+  RETURN_IF_ERROR(learner.Optional("metrics_jsonl", &out->metrics_jsonl));
+  RETURN_IF_ERROR(learner.Optional("weights_bind", &out->weights_bind));
+  RETURN_IF_ERROR(learner.Optional("queue_capacity", &out->queue_capacity, 1, 64));
+  RETURN_IF_ERROR(model.ExpectOnlyKeys({"config", "init", "seed"}));
+  RETURN_IF_ERROR(model.Required("config", &out->model_config));
+  RETURN_IF_ERROR(model.Optional("init", &out->init_checkpoint));
+  int64_t seed = static_cast<int64_t>(out->init_seed);
+  RETURN_IF_ERROR(model.Optional("seed", &seed, 0, INT64_MAX));
+  out->init_seed = static_cast<uint64_t>(seed);
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& context,
+                                                          const LearnerNodeConfig& config,
+                                                          MetricsRegistry* metrics) {
+  ASSIGN_OR_RETURN(model::ModelConfig model_config, model::LoadModelConfig(config.model_config));
+  ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::Model::Create(model_config));
+  bool resumed = false;
+  std::optional<std::string> latest;
+  if (!config.checkpoint_dir.empty()) latest = LatestCheckpoint(config.checkpoint_dir);
+  if (!latest) {
+    if (!config.init_checkpoint.empty()) {
+      RETURN_IF_ERROR(model::LoadWeights(
+          (std::filesystem::path(config.init_checkpoint) / model::kWeightsFile).string(),
+          model_config, &model->params()));
+    } else {
+      model->InitializeRandom(config.init_seed);
+    }
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<PolicyTrainer> trainer,
+                   PolicyTrainer::Create(std::move(model), config.trainer));
+  if (latest) {
+    RETURN_IF_ERROR(RestoreCheckpoint(*latest, trainer.get()));
+    resumed = true;
+    LOG(INFO) << "resumed from " << *latest << " at step " << trainer->step() << ", version "
+              << trainer->version();
+  }
+  std::unique_ptr<LearnerNode> node(new LearnerNode(config, metrics, std::move(trainer)));
+  if (resumed) {
+    node->last_checkpoint_step_ = node->trainer_->step();
+    node->durable_version_ = node->trainer_->version();
+    auto state = model::ReadFile((std::filesystem::path(*latest) / kCoordinatorStateFile).string());
+    if (state.ok()) node->coordinator_state_ = *state;
+  }
+  if (!resumed && config.sft.steps > 0) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Task> task, MakeTask(config.sft.task));
+    LOG(INFO) << "SFT warm start: " << config.sft.steps << " steps on task " << task->name();
+    for (int s = 0; s < config.sft.steps; ++s) {
+      ASSIGN_OR_RETURN(std::vector<SftExample> examples,
+                       SftExamples(*task, static_cast<int64_t>(s) * config.sft.examples_per_step,
+                                   config.sft.examples_per_step));
+      ASSIGN_OR_RETURN(StepMetrics m, node->trainer_->TrainSft(examples));
+      node->RecordMetrics(m, "sft");
+    }
+    if (!config.checkpoint_dir.empty()) RETURN_IF_ERROR(node->Checkpoint());
+  }
+  node->version_ = node->trainer_->version();
+  LearnerNode* self = node.get();
+  ASSIGN_OR_RETURN(node->actor_,
+                   Actor::Start(
+                       config.worker_id,
+                       [self, &context](EventLoop& loop) { return self->SetUpActor(context, loop); },
+                       [self] {
+                         self->session_.reset();
+                         self->weights_.reset();
+                       }));
+  node->trainer_thread_ = std::thread([self] { self->TrainLoop(); });
+  return node;
+}
+
+LearnerNode::LearnerNode(const LearnerNodeConfig& config, MetricsRegistry* metrics,
+                         std::unique_ptr<PolicyTrainer> trainer)
+    : config_(config),
+      metrics_(metrics),
+      trainer_(std::move(trainer)),
+      queue_(static_cast<size_t>(config.queue_capacity)) {}
+
+LearnerNode::~LearnerNode() { Stop().IgnoreError(); }
+
+Status LearnerNode::SetUpActor(zmq::context_t& context, EventLoop& loop) {
+  WeightServerConfig weight_config;
+  weight_config.bind_endpoint = config_.weights_bind;
+  weight_config.sender_id = config_.worker_id + "-weights";
+  ASSIGN_OR_RETURN(weights_, WeightServer::Create(context, &loop, weight_config, metrics_));
+  weights_endpoint_ = weights_->endpoint();
+  RETURN_IF_ERROR(weights_->Publish(ExportWeights(trainer_->model().params(), trainer_->version())));
+  WorkerIdentity identity;
+  identity.worker_id = config_.worker_id;
+  identity.role = proto::Role::LEARNER;
+  identity.max_in_flight = static_cast<uint32_t>(config_.queue_capacity);
+  ASSIGN_OR_RETURN(session_, WorkerSession::Create(context, &loop, config_.cluster, identity, metrics_));
+  session_->SetLoadProvider([this] {
+    WorkerLoad load;
+    load.policy_version = version_.load();
+    load.queue_depth = static_cast<uint32_t>(queue_.size());
+    return load;
+  });
+  session_->OnRegistered([this](proto::Registered::Reader) {
+    Announce();
+    session_->GrantCredits(static_cast<uint32_t>(config_.queue_capacity - queue_.size()));
+  });
+  session_->OnShutdown([this](bool) {
+    if (on_shutdown_) on_shutdown_();
+  });
+  session_->messenger().Handle(BodyKind::TRAIN_BATCH,
+                               [this](const IncomingMessage& m) { OnTrainBatch(m); });
+  LOG(INFO) << "learner serving weights version " << weights_->latest_version() << " on "
+            << weights_endpoint_;
+  return Status::Ok();
+}
+
+void LearnerNode::OnShutdown(std::function<void()> callback) {
+  CHECK_OK(actor_->Call([&] { on_shutdown_ = std::move(callback); }));
+}
+
+void LearnerNode::OnTrainBatch(const IncomingMessage& message) {
+  auto batch = message.envelope().getBody().getTrainBatch();
+  Job job{message.envelope().getMessageId(), DecodeGroups(batch),
+          batch.getCoordinatorState().cStr()};
+  Status queued = queue_.TryPush(std::move(job));
+  if (!queued.ok()) {
+    session_->messenger().ReplyError(message, RetryClassFor(queued),
+                                     "learner cannot take the batch: " + queued.ToString());
+  }
+}
+
+void LearnerNode::TrainLoop() {
+  while (std::optional<Job> job = queue_.Pop()) {
+    if (!job->coordinator_state.empty()) coordinator_state_ = std::move(job->coordinator_state);
+    StatusOr<StepMetrics> m = trainer_->TrainRl(job->groups);
+    uint64_t id = job->message_id;
+    if (!m.ok()) {
+      LOG(ERROR) << "train batch rejected: " << m.status();
+      Status error = m.status();
+      CHECK_OK(actor_->Post([this, id, error] {
+        OutgoingMessage reply;
+        auto e = reply.envelope().getBody().initError();
+        e.setRetryClass(proto::RetryClass::FAILED);
+        e.setMessage(error.ToString());
+        session_->messenger().Send("", std::move(reply), id).status().IgnoreError();
+        session_->GrantCredits(1);
+      }));
+      continue;
+    }
+    RecordMetrics(*m, "rl");
+    version_ = trainer_->version();
+    if (!config_.checkpoint_dir.empty() &&
+        trainer_->step() - last_checkpoint_step_ >= config_.checkpoint_every) {
+      Status saved = Checkpoint();
+      if (!saved.ok()) LOG(ERROR) << "checkpoint failed: " << saved;
+    }
+    WeightsImage image = ExportWeights(trainer_->model().params(), trainer_->version());
+    CHECK_OK(actor_->Post([this, id, image = std::move(image)]() mutable {
+      PublishAndAnnounce(std::move(image));
+      OutgoingMessage ack;
+      auto body = ack.envelope().getBody().initAck();
+      body.setDetail("applied; version " + std::to_string(version_.load()));
+      body.setDurableVersion(durable_version_.load());
+      // An ack that cannot be sent (coordinator away) surfaces there as a request timeout.
+      session_->messenger().Send("", std::move(ack), id).status().IgnoreError();
+      session_->GrantCredits(1);
+    }));
+  }
+}
+
+void LearnerNode::PublishAndAnnounce(WeightsImage image) {
+  Status published = weights_->Publish(std::move(image));
+  if (!published.ok()) {
+    LOG(ERROR) << "cannot publish weights: " << published;
+    return;
+  }
+  Announce();
+}
+
+void LearnerNode::Announce() {
+  if (session_ == nullptr || !session_->registered()) return;
+  OutgoingMessage message;
+  auto announce = message.envelope().getBody().initWeightsAnnounce();
+  CHECK_OK(weights_->FillAnnounce(weights_->latest_version(), announce));
+  session_->messenger().Send("", std::move(message)).status().IgnoreError();
+}
+
+Status LearnerNode::Checkpoint() {
+  ASSIGN_OR_RETURN(std::string dir, SaveCheckpoint(config_.checkpoint_dir, *trainer_,
+                                                   coordinator_state_, config_.keep_checkpoints));
+  last_checkpoint_step_ = trainer_->step();
+  durable_version_ = trainer_->version();
+  LOG(INFO) << "checkpoint written: " << dir;
+  return Status::Ok();
+}
+
+void LearnerNode::RecordMetrics(const StepMetrics& m, const char* kind) {
+  auto gauge = [this](const char* name, const char* help, double value) {
+    metrics_->GetGauge(name, help)->Set(value);
+  };
+  gauge("lightrl_learner_step", "Optimizer steps (batches) applied.", static_cast<double>(m.step + 1));
+  gauge("lightrl_learner_policy_version", "Policy version after the last step.",
+        static_cast<double>(m.version));
+  gauge("lightrl_learner_loss", "Surrogate loss of the last step.", m.loss);
+  gauge("lightrl_learner_reward_mean", "Mean reward of the last batch.", m.reward_mean);
+  gauge("lightrl_learner_grad_norm", "Mean gradient norm of the last step, before clipping.",
+        m.grad_norm);
+  gauge("lightrl_learner_entropy", "Mean token entropy of the last step.", m.entropy_mean);
+  gauge("lightrl_learner_precision_pearson",
+        "Correlation of learner and rollout token probabilities (MiniMax-M1 signal).",
+        m.precision.pearson);
+  gauge("lightrl_learner_precision_max_abs_delta",
+        "Largest |p_learner - p_rollout| over the last step's tokens.", m.precision.max_abs_delta);
+  gauge("lightrl_learner_clip_fraction", "Share of tokens whose IS ratio was clipped.",
+        m.clip_fraction);
+  gauge("lightrl_learner_staleness_mean", "Mean versions between generation and training.",
+        m.staleness_mean);
+  gauge("lightrl_learner_step_seconds", "Wall time of the last step.", m.step_seconds);
+  gauge("lightrl_learner_tokens_per_second", "Trained tokens per second in the last step.",
+        m.step_seconds > 0 ? m.tokens / m.step_seconds : 0.0);
+  metrics_->GetCounter("lightrl_learner_zero_variance_groups_total",
+                       "Groups excluded because all their rewards were equal.")
+      ->Increment(m.groups_zero_variance);
+  if (config_.metrics_jsonl.empty()) return;
+  std::ofstream out(config_.metrics_jsonl, std::ios::app);
+  out << MetricsJson(m, kind).dump() << "\n";
+  if (!out) LOG(ERROR) << config_.metrics_jsonl << ": cannot append metrics";
+}
+
+Status LearnerNode::Stop() {
+  if (stopped_) return Status::Ok();
+  stopped_ = true;
+  queue_.Close();
+  if (trainer_thread_.joinable()) trainer_thread_.join();
+  Status saved;
+  if (!config_.checkpoint_dir.empty() && trainer_->step() > last_checkpoint_step_) {
+    saved = Checkpoint();
+  }
+  if (actor_) actor_->Stop();
+  return saved;
+}
+
+uint64_t LearnerNode::version() const { return version_.load(); }
+
+}  // namespace lightrl

@@ -1,0 +1,116 @@
+// The learner process: a messaging actor (coordinator link + weight server) and a training
+// thread (the PolicyTrainer), joined by a bounded hand-off queue.
+//
+//   startup   resume from the newest complete checkpoint under checkpoint.dir, else start
+//             from init (a checkpoint folder) or a random init, then run the SFT warm start
+//             when configured and the run is fresh; publish the starting version.
+//   per batch the actor decodes a TrainBatch and queues it (the learner grants one credit per
+//             free queue slot, so the queue never overflows; an uncredited batch is refused
+//             with Error(overloaded)); the training thread runs one RL step, appends the
+//             step's metrics to the JSONL log and the gauges, checkpoints every N steps, then
+//             the actor publishes the new version, announces it to the coordinator, answers
+//             the batch with Ack (only now: the batch has been applied) and grants a credit.
+//             A batch the trainer rejects is answered Error(failed) naming why.
+//   shutdown  Stop() (or a Shutdown from the coordinator, reported through OnShutdown) lets
+//             the training thread finish its batch, writes a final checkpoint and stops.
+//
+// Thread-safety: Start/Stop from one thread; everything else runs on the node's own threads.
+#ifndef LIGHTRL_LEARNER_LEARNER_NODE_H_
+#define LIGHTRL_LEARNER_LEARNER_NODE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "actors/actor.h"
+#include "actors/cluster_config.h"
+#include "actors/handoff_queue.h"
+#include "actors/weights.h"
+#include "actors/worker_session.h"
+#include "learner/trainer.h"
+#include "tasks/task_config.h"
+
+namespace lightrl {
+
+struct SftWarmStart {
+  int steps = 0;  // 0: no warm start.
+  int examples_per_step = 32;
+  TaskConfig task;
+};
+
+struct LearnerNodeConfig {
+  std::string worker_id = "learner";
+  ClusterConfig cluster;
+  TrainerConfig trainer;
+  std::string model_config;     // Path of the architecture's config.json.
+  std::string init_checkpoint;  // Folder with model.safetensors to start from ("" = random).
+  uint64_t init_seed = 1;
+  std::string checkpoint_dir;   // "" disables checkpoints.
+  int checkpoint_every = 10;    // Steps between checkpoints.
+  int keep_checkpoints = 3;
+  std::string metrics_jsonl;    // "" disables the log.
+  std::string weights_bind = "tcp://127.0.0.1:0";
+  int queue_capacity = 2;       // Train batches held at once (credits granted).
+  SftWarmStart sft;
+};
+
+// Reads the `learner:` section (trainer keys, plus checkpoint, weights and warm-start keys) and
+// `model:`. Errors name file, key and reason.
+Status ParseLearnerNodeConfig(const ConfigNode& learner, const ConfigNode& model,
+                              LearnerNodeConfig* out);
+
+class LearnerNode {
+ public:
+  // Loads or resumes the model, runs the warm start, binds the weight server and connects to
+  // the coordinator. Blocks for the warm start. `metrics` must outlive the node.
+  static StatusOr<std::unique_ptr<LearnerNode>> Start(zmq::context_t& context,
+                                                      const LearnerNodeConfig& config,
+                                                      MetricsRegistry* metrics);
+  ~LearnerNode();
+
+  // Called (on the node's actor thread) when the coordinator sends Shutdown.
+  void OnShutdown(std::function<void()> callback);
+  // Finishes the batch in progress, writes a final checkpoint, stops both threads. Idempotent.
+  Status Stop();
+
+  uint64_t version() const;
+  const std::string& weights_endpoint() const { return weights_endpoint_; }
+
+ private:
+  struct Job {
+    uint64_t message_id;
+    std::vector<TrainGroup> groups;
+    std::string coordinator_state;
+  };
+  LearnerNode(const LearnerNodeConfig& config, MetricsRegistry* metrics,
+              std::unique_ptr<PolicyTrainer> trainer);
+  Status SetUpActor(zmq::context_t& context, EventLoop& loop);
+  void OnTrainBatch(const IncomingMessage& message);
+  void TrainLoop();
+  // Runs on the actor: publish the trainer's weights as `image`, announce, ack, grant.
+  void PublishAndAnnounce(WeightsImage image);
+  void Announce();
+  Status Checkpoint();
+  void RecordMetrics(const StepMetrics& m, const char* kind);
+
+  LearnerNodeConfig config_;
+  MetricsRegistry* metrics_;
+  std::unique_ptr<PolicyTrainer> trainer_;  // Owned by the training thread once it runs.
+  HandoffQueue<Job> queue_;
+  std::unique_ptr<Actor> actor_;
+  std::unique_ptr<WorkerSession> session_;  // Actor thread only.
+  std::unique_ptr<WeightServer> weights_;   // Actor thread only.
+  std::string weights_endpoint_;
+  std::thread trainer_thread_;
+  std::atomic<uint64_t> version_{0};
+  std::atomic<uint64_t> durable_version_{0};  // Version of the newest complete checkpoint.
+  std::string coordinator_state_;  // Training thread only: latest snapshot received.
+  int64_t last_checkpoint_step_ = -1;
+  std::function<void()> on_shutdown_;
+  bool stopped_ = false;
+};
+
+}  // namespace lightrl
+
+#endif  // LIGHTRL_LEARNER_LEARNER_NODE_H_

@@ -1,0 +1,378 @@
+#include "rollout/rollout_node.h"
+
+#include <chrono>
+#include <map>
+#include <variant>
+
+#include "actors/codec.h"
+#include "core/logging.h"
+#include "model/config.h"
+#include "core/tokenizer.h"
+
+namespace lightrl {
+namespace {
+
+proto::FinishReason ToProto(model::FinishReason reason) {
+  switch (reason) {
+    case model::FinishReason::kEos:
+      return proto::FinishReason::EOS;
+    case model::FinishReason::kMaxTokens:
+      return proto::FinishReason::MAX_TOKENS;
+    case model::FinishReason::kStopString:
+      return proto::FinishReason::STOP_STRING;
+    case model::FinishReason::kRepetition:
+      return proto::FinishReason::REPETITION;
+    case model::FinishReason::kContextLength:
+      return proto::FinishReason::CONTEXT_LENGTH;
+    case model::FinishReason::kNone:
+      break;
+  }
+  return proto::FinishReason::UNKNOWN;
+}
+
+model::SamplingParams FromProto(proto::SamplingParams::Reader p) {
+  model::SamplingParams params;
+  params.temperature = p.getTemperature();
+  params.top_p = p.getTopP();
+  params.top_k = static_cast<int>(p.getTopK());
+  params.max_tokens = static_cast<int>(p.getMaxTokens());
+  params.seed = p.getSeed();
+  for (auto stop : p.getStopStrings()) params.stop_strings.emplace_back(stop.cStr());
+  params.repetition_k = static_cast<int>(p.getRepetitionWindow());
+  params.repetition_p = p.getRepetitionProbability();
+  return params;
+}
+
+}  // namespace
+
+struct RolloutNode::GroupJob {
+  struct SampleOut {
+    std::vector<uint32_t> tokens;
+    std::vector<float> logprobs;
+    std::vector<uint32_t> versions;
+    model::FinishReason finish = model::FinishReason::kNone;
+  };
+  uint64_t message_id = 0;
+  uint64_t group_id = 0;
+  std::vector<int32_t> prompt;
+  int samples = 0;
+  model::SamplingParams params;
+  uint64_t min_version = 0;
+  std::vector<SampleOut> out;
+  int finished = 0;
+  std::chrono::steady_clock::time_point started;
+};
+
+// Weights pulled by the actor, waiting for the generation thread to switch to them.
+struct RolloutNode::PendingWeights {
+  WeightsImage image;
+};
+
+Status ParseRolloutNodeConfig(const ConfigNode& rollout, const ConfigNode& model,
+                              RolloutNodeConfig* out) {
+  RETURN_IF_ERROR(rollout.ExpectOnlyKeys({"max_batch", "groups_in_flight", "weight_switch"}));
+  RETURN_IF_ERROR(rollout.Optional("max_batch", &out->max_batch, 1, 4096));
+  RETURN_IF_ERROR(rollout.Optional("groups_in_flight", &out->groups_in_flight, 1, 4096));
+  std::string mode = "mid_generation";
+  RETURN_IF_ERROR(
+      rollout.OptionalChoice("weight_switch", &mode, {"mid_generation", "request_boundary"}));
+  out->weight_switch =
+      mode == "mid_generation" ? WeightSwitch::kMidGeneration : WeightSwitch::kRequestBoundary;
+  return model.Required("config", &out->model_config);
+}
+
+StatusOr<std::unique_ptr<RolloutNode>> RolloutNode::Start(zmq::context_t& context,
+                                                          const RolloutNodeConfig& config,
+                                                          MetricsRegistry* metrics) {
+  ASSIGN_OR_RETURN(model::ModelConfig model_config, model::LoadModelConfig(config.model_config));
+  ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::Model::Create(model_config));
+  std::unique_ptr<RolloutNode> node(new RolloutNode(config, metrics, std::move(model)));
+  RolloutNode* self = node.get();
+  ASSIGN_OR_RETURN(node->actor_,
+                   Actor::Start(
+                       config.worker_id,
+                       [self, &context](EventLoop& loop) { return self->SetUpActor(context, loop); },
+                       [self] {
+                         self->fetcher_.reset();
+                         self->session_.reset();
+                       }));
+  node->generation_thread_ = std::thread([self] { self->GenerationLoop(); });
+  return node;
+}
+
+RolloutNode::RolloutNode(const RolloutNodeConfig& config, MetricsRegistry* metrics,
+                         std::unique_ptr<model::Model> model)
+    : config_(config),
+      metrics_(metrics),
+      model_(std::move(model)),
+      jobs_(static_cast<size_t>(config.groups_in_flight)) {}
+
+RolloutNode::~RolloutNode() { Stop(); }
+
+Status RolloutNode::SetUpActor(zmq::context_t& context, EventLoop& loop) {
+  WeightFetcherConfig fetcher_config;
+  fetcher_config.sender_id = config_.worker_id + "-weights";
+  fetcher_config.limits = config_.cluster.codec_limits();
+  fetcher_ = std::make_unique<WeightFetcher>(context, &loop, fetcher_config, metrics_);
+  WorkerIdentity identity;
+  identity.worker_id = config_.worker_id;
+  identity.role = proto::Role::ROLLOUT;
+  identity.max_in_flight = static_cast<uint32_t>(config_.groups_in_flight);
+  ASSIGN_OR_RETURN(session_, WorkerSession::Create(context, &loop, config_.cluster, identity, metrics_));
+  session_->SetLoadProvider([this] {
+    WorkerLoad load;
+    load.policy_version = version_.load();
+    load.in_flight = static_cast<uint32_t>(held_groups_.load());
+    load.queue_depth = static_cast<uint32_t>(jobs_.size());
+    return load;
+  });
+  session_->OnRegistered([this](proto::Registered::Reader) {
+    credits_outstanding_ = 0;  // A (re)registered coordinator knows no earlier grants.
+    GrantFreeSlots();
+  });
+  session_->OnShutdown([this](bool) {
+    if (on_shutdown_) on_shutdown_();
+  });
+  session_->messenger().Handle(BodyKind::ROLLOUT_REQUEST,
+                               [this](const IncomingMessage& m) { OnRolloutRequest(m); });
+  session_->messenger().Handle(BodyKind::WEIGHTS_ANNOUNCE, [this](const IncomingMessage& m) {
+    OnWeightsAnnounce(m.envelope().getBody().getWeightsAnnounce());
+  });
+  return Status::Ok();
+}
+
+void RolloutNode::OnShutdown(std::function<void()> callback) {
+  CHECK_OK(actor_->Call([&] { on_shutdown_ = std::move(callback); }));
+}
+
+void RolloutNode::GrantFreeSlots() {
+  if (version_.load() == 0 || !session_->registered()) return;  // No weights: take no work.
+  int free = config_.groups_in_flight - held_groups_.load() - static_cast<int>(credits_outstanding_);
+  if (free <= 0) return;
+  credits_outstanding_ += static_cast<uint32_t>(free);
+  session_->GrantCredits(static_cast<uint32_t>(free));
+}
+
+void RolloutNode::OnRolloutRequest(const IncomingMessage& message) {
+  auto request = message.envelope().getBody().getRolloutRequest();
+  if (credits_outstanding_ > 0) --credits_outstanding_;
+  auto job = std::make_unique<GroupJob>();
+  job->message_id = message.envelope().getMessageId();
+  job->group_id = request.getGroupId();
+  for (uint32_t id : request.getPromptTokens()) job->prompt.push_back(static_cast<int32_t>(id));
+  job->samples = static_cast<int>(request.getSamplesPerPrompt());
+  job->params = FromProto(request.getSampling());
+  job->min_version = request.getMinPolicyVersion();
+  if (job->samples <= 0 || job->samples > 4096) {
+    session_->messenger().ReplyError(message, proto::RetryClass::FAILED,
+                                     "samplesPerPrompt must be in [1, 4096]");
+    return;
+  }
+  job->out.resize(static_cast<size_t>(job->samples));
+  Status queued = jobs_.TryPush(std::move(job));
+  if (!queued.ok()) {
+    session_->messenger().ReplyError(message, RetryClassFor(queued),
+                                     "rollout actor cannot take the group: " + queued.ToString());
+    return;
+  }
+  held_groups_.fetch_add(1);
+  WakeGenerationThread();
+}
+
+void RolloutNode::OnWeightsAnnounce(proto::WeightsAnnounce::Reader announce) {
+  uint64_t version = announce.getVersion();
+  announced_version_ = std::max(announced_version_.load(), version);
+  metrics_->GetGauge("lightrl_rollout_version_lag", "Announced version minus the version in use.")
+      ->Set(static_cast<double>(announced_version_.load() - version_.load()));
+  if (version <= version_.load()) return;
+  fetcher_->Fetch(announce, [this](StatusOr<WeightsImage> image) {
+    if (!image.ok()) {
+      if (image.status().code() != StatusCode::kCancelled) {
+        LOG(ERROR) << "weights pull failed: " << image.status();
+      }
+      return;
+    }
+    LOG(INFO) << "pulled weights version " << image->version;
+    {
+      std::lock_guard<std::mutex> lock(weights_mu_);
+      if (pending_weights_ == nullptr || pending_weights_->image.version < image->version) {
+        pending_weights_ = std::make_unique<PendingWeights>(PendingWeights{std::move(*image)});
+      }
+    }
+    weights_cv_.notify_all();
+  });
+}
+
+bool RolloutNode::MaybeSwitchWeights(bool idle) {
+  std::unique_ptr<PendingWeights> pending;
+  {
+    std::lock_guard<std::mutex> lock(weights_mu_);
+    if (pending_weights_ == nullptr) return false;
+    bool allowed = idle || version_.load() == 0 ||
+                   config_.weight_switch == WeightSwitch::kMidGeneration;
+    if (!allowed) return false;
+    pending = std::move(pending_weights_);
+  }
+  std::vector<model::ByteLayoutEntry> layout;
+  for (const TensorLayout& t : pending->image.tensors) {
+    layout.push_back({t.name, "F32", std::vector<int64_t>(t.shape.begin(), t.shape.end()),
+                      t.offset, t.byte_size});
+  }
+  const auto& bytes = *pending->image.bytes;
+  Status imported = model_->params().ImportBytes(
+      std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()),
+      layout);
+  if (!imported.ok()) {
+    LOG(ERROR) << "weights version " << pending->image.version
+               << " do not fit this model: " << imported;
+    metrics_->GetCounter("lightrl_rollout_weight_rejects_total",
+                         "Pulled weight versions that did not fit the model.")
+        ->Increment();
+    return false;
+  }
+  uint64_t previous = version_.exchange(pending->image.version);
+  metrics_->GetGauge("lightrl_rollout_policy_version", "Weights version used for generation.")
+      ->Set(static_cast<double>(pending->image.version));
+  if (previous == 0) CHECK_OK(actor_->Post([this] { GrantFreeSlots(); }));
+  return true;
+}
+
+void RolloutNode::GenerationLoop() {
+  model::GeneratorOptions options;
+  options.max_batch = config_.max_batch;
+  options.eos_token_id = ByteTokenizer::kEos;
+  model::Generator generator(model_.get(), options);
+  std::deque<std::unique_ptr<GroupJob>> waiting;  // Received, not yet in the generator.
+  std::map<uint64_t, std::pair<GroupJob*, int>> requests;  // Generator id -> (job, sample).
+  std::map<GroupJob*, std::unique_ptr<GroupJob>> running;
+  uint64_t next_request_id = 1;
+  Counter* generated = metrics_->GetCounter("lightrl_rollout_generated_tokens_total",
+                                            "Tokens generated.");
+  Gauge* active = metrics_->GetGauge("lightrl_rollout_active_sequences",
+                                     "Sequences in the decoding batch.");
+  Gauge* queued = metrics_->GetGauge("lightrl_rollout_queued_groups",
+                                     "Groups received and not yet decoding.");
+
+  auto finish_job = [&](GroupJob* job, Status error) {
+    std::unique_ptr<GroupJob> owned = std::move(running[job]);
+    running.erase(job);
+    CHECK_OK(actor_->Post([this, job = std::shared_ptr<GroupJob>(std::move(owned)), error] {
+      held_groups_.fetch_sub(1);
+      if (!error.ok()) {
+        OutgoingMessage reply;
+        auto e = reply.envelope().getBody().initError();
+        e.setRetryClass(proto::RetryClass::FAILED);
+        e.setMessage(error.ToString());
+        session_->messenger().Send("", std::move(reply), job->message_id).status().IgnoreError();
+      } else {
+        size_t tokens = 0;
+        for (const auto& s : job->out) tokens += s.tokens.size();
+        OutgoingMessage reply(tokens * 12 + 512);
+        auto rollout = reply.envelope().getBody().initRollout();
+        rollout.setGroupId(job->group_id);
+        rollout.setGenerationMillis(static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - job->started)
+                .count()));
+        auto samples = rollout.initSamples(static_cast<uint>(job->out.size()));
+        for (size_t i = 0; i < job->out.size(); ++i) {
+          const auto& s = job->out[i];
+          auto sample = samples[static_cast<uint>(i)];
+          FillList(sample.initTokenIds(static_cast<uint>(s.tokens.size())), s.tokens);
+          FillList(sample.initBehaviourLogProbs(static_cast<uint>(s.logprobs.size())), s.logprobs);
+          FillList(sample.initPolicyVersions(static_cast<uint>(s.versions.size())), s.versions);
+          sample.setFinishReason(ToProto(s.finish));
+        }
+        // If the coordinator is away the group is lost here; it re-queues it on its side.
+        session_->messenger().Send("", std::move(reply), job->message_id).status().IgnoreError();
+      }
+      GrantFreeSlots();
+    }));
+  };
+
+  while (!stopping_.load()) {
+    MaybeSwitchWeights(generator.active() == 0 && generator.queued() == 0);
+    while (auto job = jobs_.TryPop()) waiting.push_back(std::move(*job));
+    bool hold_for_switch = false;
+    if (config_.weight_switch == WeightSwitch::kRequestBoundary) {
+      std::lock_guard<std::mutex> lock(weights_mu_);
+      hold_for_switch = pending_weights_ != nullptr;
+    }
+    while (!waiting.empty() && !hold_for_switch && version_.load() != 0 &&
+           waiting.front()->min_version <= version_.load()) {
+      std::unique_ptr<GroupJob> job = std::move(waiting.front());
+      waiting.pop_front();
+      job->started = std::chrono::steady_clock::now();
+      GroupJob* raw = job.get();
+      running[raw] = std::move(job);
+      Status added;
+      for (int s = 0; s < raw->samples && added.ok(); ++s) {
+        model::GenerationRequest request;
+        request.id = next_request_id++;
+        request.prompt = raw->prompt;
+        request.params = raw->params;
+        request.params.seed = raw->params.seed + static_cast<uint64_t>(s);
+        requests[request.id] = {raw, s};
+        added = generator.Add(std::move(request));
+      }
+      if (!added.ok()) {
+        // The whole group is refused; samples already queued finish and are discarded.
+        LOG(WARNING) << "group " << raw->group_id << " refused: " << added;
+        for (auto& [id, target] : requests) {
+          if (target.first == raw) target.first = nullptr;
+        }
+        finish_job(raw, added);
+      }
+    }
+    queued->Set(static_cast<double>(waiting.size()));
+
+    if (generator.active() > 0 || generator.queued() > 0) {
+      StatusOr<std::vector<model::StepOutput>> step = generator.Step();
+      CHECK_OK(step.status());
+      active->Set(generator.active());
+      uint32_t version = static_cast<uint32_t>(version_.load());
+      generated->Increment(static_cast<double>(step->size()));
+      for (const model::StepOutput& out : *step) {
+        auto it = requests.find(out.id);
+        CHECK(it != requests.end());
+        auto [job, sample] = it->second;
+        if (out.finish != model::FinishReason::kNone) requests.erase(it);
+        if (job == nullptr) continue;  // Its group was refused.
+        auto& s = job->out[sample];
+        s.tokens.push_back(static_cast<uint32_t>(out.token));
+        s.logprobs.push_back(out.logprob);
+        s.versions.push_back(version);
+        if (out.finish == model::FinishReason::kNone) continue;
+        s.finish = out.finish;
+        if (++job->finished == job->samples) finish_job(job, Status::Ok());
+      }
+      continue;
+    }
+    active->Set(0);
+    // Nothing to decode: wait for work, or for weights (the first ones, or a version that
+    // waiting groups ask for). Both arrive with a notification of weights_cv_.
+    std::unique_lock<std::mutex> lock(weights_mu_);
+    weights_cv_.wait(lock, [&] {
+      return pending_weights_ != nullptr || stopping_.load() || jobs_.size() > 0;
+    });
+  }
+}
+
+void RolloutNode::WakeGenerationThread() {
+  // Taking the mutex orders this wake-up after the generation thread's predicate check, so it
+  // cannot be lost between the check and the wait.
+  { std::lock_guard<std::mutex> lock(weights_mu_); }
+  weights_cv_.notify_all();
+}
+
+void RolloutNode::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_ = true;
+  jobs_.Close();
+  WakeGenerationThread();
+  if (generation_thread_.joinable()) generation_thread_.join();
+  if (actor_) actor_->Stop();
+}
+
+}  // namespace lightrl
