@@ -3,7 +3,8 @@
 //
 // Matrices are row-major with explicit row strides (ld*), so an op can read a column
 // block of a wider fused projection. Backward ops write input gradients (see norm.h for
-// the conventions). Thread-safety: reentrant; rows are split over the OpenMP pool.
+// the conventions). Thread-safety: reentrant; rows are split over the kernels' thread pool
+// (parallel.h).
 #ifndef LIGHTRL_KERNELS_ACTIVATION_H_
 #define LIGHTRL_KERNELS_ACTIVATION_H_
 

@@ -5,7 +5,7 @@
 //   p ← p − lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + eps)
 // Defaults are MiniMax-M1's: β1 0.9, β2 0.95, eps 1e-15 (gradients there span 1e-18..1e-5;
 // a larger eps swamps the update). Thread-safety: reentrant; elements are split over the
-// OpenMP pool.
+// kernels' thread pool (parallel.h).
 #ifndef LIGHTRL_KERNELS_ADAMW_H_
 #define LIGHTRL_KERNELS_ADAMW_H_
 

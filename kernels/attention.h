@@ -7,7 +7,7 @@
 //
 // AttentionRow computes one query row from a list of keys/values; the training forward
 // and cached decoding both call it, so decoded rows are bit-identical to training rows.
-// Thread-safety: reentrant; the work is split over the OpenMP pool.
+// Thread-safety: reentrant; the work is split over the kernels' thread pool (parallel.h).
 #ifndef LIGHTRL_KERNELS_ATTENTION_H_
 #define LIGHTRL_KERNELS_ATTENTION_H_
 

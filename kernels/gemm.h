@@ -2,9 +2,9 @@
 //
 // Every GEMM of the model goes through Gemm(). In the bf16 precision mode the two inputs
 // are rounded to bfloat16 (round-to-nearest-even) before an FP32 product with FP32
-// accumulation. Large products are split by rows or columns over the OpenMP pool
-// (parallel.h).
-// Thread-safety: reentrant; from inside a parallel region it runs in the calling thread.
+// accumulation. Large products are split by rows or columns over the kernels' thread pool
+// (parallel.h). Thread-safety: reentrant; from inside a pool loop it runs in the calling
+// thread.
 #ifndef LIGHTRL_KERNELS_GEMM_H_
 #define LIGHTRL_KERNELS_GEMM_H_
 

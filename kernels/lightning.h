@@ -12,7 +12,7 @@
 // row per step) call the same function, so a decoded row is bit-identical to the same row
 // in a training forward. Sequences are independent: the state starts at zero at every
 // sequence start. Thread-safety: reentrant; (sequence, head) pairs are split over the
-// OpenMP pool.
+// kernels' thread pool (parallel.h).
 #ifndef LIGHTRL_KERNELS_LIGHTNING_H_
 #define LIGHTRL_KERNELS_LIGHTNING_H_
 

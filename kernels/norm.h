@@ -4,7 +4,7 @@
 // (overwritten), parameter gradients are accumulated (+=). Rows are independent; the
 // per-row arithmetic is the same whatever the number of rows, so a row gives the same
 // bits in a batch of one and in a batch of thousands. Thread-safety: reentrant; the
-// work is split over the OpenMP pool.
+// work is split over the kernels' thread pool (parallel.h).
 #ifndef LIGHTRL_KERNELS_NORM_H_
 #define LIGHTRL_KERNELS_NORM_H_
 

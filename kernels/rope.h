@@ -4,7 +4,7 @@
 // dim i + rotary_dim/2, by the angle pos · θ^(−2i/rotary_dim); the remaining dims pass
 // through. Angles are computed as transformers does (inverse frequency and angle in the
 // scalar type, then cos/sin), per row, so a row's result does not depend on the batch.
-// Thread-safety: reentrant; rows are split over the OpenMP pool.
+// Thread-safety: reentrant; rows are split over the kernels' thread pool (parallel.h).
 #ifndef LIGHTRL_KERNELS_ROPE_H_
 #define LIGHTRL_KERNELS_ROPE_H_
 

@@ -3,7 +3,7 @@
 //
 // Per row: p = softmax(logits); indices = the k experts of largest p, largest first
 // (ties: lower index first); weights = p[indices] / Σ p[indices], so they sum to 1.
-// Thread-safety: reentrant; rows are split over the OpenMP pool.
+// Thread-safety: reentrant; rows are split over the kernels' thread pool (parallel.h).
 #ifndef LIGHTRL_KERNELS_ROUTER_H_
 #define LIGHTRL_KERNELS_ROUTER_H_
 
