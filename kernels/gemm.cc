@@ -49,38 +49,58 @@ int Blocks(int extent, int threads, int align, int* block) {
   return (extent + *block - 1) / *block;
 }
 
-// C = alpha·op(A)·op(B) + beta·C with the rows or the columns of C split over threads.
-// The split depends only on the shape, so equal shapes give equal bits.
-template <typename T>
-void ParallelBlas(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, T alpha, const T* a,
-                  int lda, const T* b, int ldb, T beta, T* c, int ldc) {
+// Splits C[m×n] by rows (at least kMinRowsPerThread per thread) or else by columns over
+// the pool, and runs block(m0, rows, n0, cols) for each part. The split depends only on the
+// shape.
+template <typename Block>
+void SplitOverPool(int m, int n, int k, Block&& block) {
   UseSingleThreadedBlas();
   const int threads = internal::InsidePool() ? 1 : NumThreads();
   if (threads == 1 || static_cast<double>(m) * n * k < kParallelMacs) {
-    CallBlas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    block(0, m, 0, n);
     return;
   }
-  int block = 0;
+  int size = 0;
   if (m >= kMinRowsPerThread * threads) {
-    const int parts = Blocks(m, threads, kRowAlign, &block);
+    const int parts = Blocks(m, threads, kRowAlign, &size);
     ParallelForIndex(parts, kParallelMacs, [&](int64_t part) {
-      const int m0 = static_cast<int>(part) * block, rows = std::min(block, m - m0);
-      const T* a_part = ta == CblasNoTrans ? a + static_cast<size_t>(m0) * lda : a + m0;
-      CallBlas(ta, tb, rows, n, k, alpha, a_part, lda, b, ldb, beta,
-               c + static_cast<size_t>(m0) * ldc, ldc);
+      const int m0 = static_cast<int>(part) * size;
+      block(m0, std::min(size, m - m0), 0, n);
     });
     return;
   }
-  const int parts = Blocks(n, threads, kColumnAlign, &block);
-  if (parts == 1) {
-    CallBlas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  const int parts = Blocks(n, threads, kColumnAlign, &size);
+  ParallelForIndex(parts, kParallelMacs, [&](int64_t part) {
+    const int n0 = static_cast<int>(part) * size;
+    block(0, m, n0, std::min(size, n - n0));
+  });
+}
+
+// The fewest rows with which OpenBLAS takes its general path for an n×k weight: more than
+// 1e6 multiply-adds (its small-matrix threshold) and at least 2 rows (newer versions send
+// single rows to gemv).
+int StableMinRows(int n, int k) {
+  return std::max(2, static_cast<int>(1e6 / (static_cast<double>(n) * k)) + 1);
+}
+
+// C[m×n] (row stride ldc) = A[m×k] · W[n×k]ᵀ on OpenBLAS's general path.
+template <typename T>
+void CallStableRows(const T* a, int m, int k, const T* w, int n, T* c, int ldc) {
+  const int rows = StableMinRows(n, k);
+  if (m >= rows) {
+    CallBlas(CblasNoTrans, CblasTrans, m, n, k, T(1), a, k, w, k, T(0), c, ldc);
     return;
   }
-  ParallelForIndex(parts, kParallelMacs, [&](int64_t part) {
-    const int n0 = static_cast<int>(part) * block, cols = std::min(block, n - n0);
-    const T* b_part = tb == CblasNoTrans ? b + n0 : b + static_cast<size_t>(n0) * ldb;
-    CallBlas(ta, tb, m, cols, k, alpha, a, lda, b_part, ldb, beta, c + n0, ldc);
-  });
+  thread_local std::vector<T> padded_in, padded_out;
+  padded_in.assign(static_cast<size_t>(rows) * k, T(0));
+  std::memcpy(padded_in.data(), a, sizeof(T) * m * k);
+  padded_out.resize(static_cast<size_t>(rows) * n);
+  CallBlas(CblasNoTrans, CblasTrans, rows, n, k, T(1), padded_in.data(), k, w, k, T(0),
+           padded_out.data(), n);
+  for (int r = 0; r < m; ++r) {
+    std::memcpy(c + static_cast<size_t>(r) * ldc, padded_out.data() + static_cast<size_t>(r) * n,
+                sizeof(T) * n);
+  }
 }
 
 // Rounds a stored matrix of `rows` rows with stride `ld` (only the first `cols` of each
@@ -116,43 +136,34 @@ void Gemm(Transpose trans_a, Transpose trans_b, int m, int n, int k, T alpha, co
     const bool b_rows_are_k = trans_b == Transpose::kNo;
     b = RoundedCopy(b, b_rows_are_k ? k : n, b_rows_are_k ? n : k, ldb, b_scratch);
   }
-  ParallelBlas(ToCblas(trans_a), ToCblas(trans_b), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  const CBLAS_TRANSPOSE ta = ToCblas(trans_a), tb = ToCblas(trans_b);
+  SplitOverPool(m, n, k, [&](int m0, int rows, int n0, int cols) {
+    const T* a_part = ta == CblasNoTrans ? a + static_cast<size_t>(m0) * lda : a + m0;
+    const T* b_part = tb == CblasNoTrans ? b + n0 : b + static_cast<size_t>(n0) * ldb;
+    CallBlas(ta, tb, rows, cols, k, alpha, a_part, lda, b_part, ldb, beta,
+             c + static_cast<size_t>(m0) * ldc + n0, ldc);
+  });
 }
 
 template <typename T>
-void MatMulWt(const T* a, int m, int k, const T* w, int n, T* c, bool accumulate,
-              const GemmOptions& options) {
-  Gemm<T>(Transpose::kNo, Transpose::kYes, m, n, k, T(1), a, k, w, k, accumulate ? T(1) : T(0), c,
-          n, options);
-}
-
-template <typename T>
-void MatMulWtRowGroups(const T* a, int m, int k, const T* w, int n, T* c, int group,
-                       const GemmOptions& options) {
-  CHECK_GT(group, 0);
-  thread_local std::vector<T> padded_in, padded_out;
-  for (int r0 = 0; r0 < m; r0 += group) {
-    const int rows = std::min(group, m - r0);
-    const T* in = a + static_cast<size_t>(r0) * k;
-    T* out = c + static_cast<size_t>(r0) * n;
-    if (rows == group) {
-      MatMulWt(in, group, k, w, n, out, false, options);
-      continue;
-    }
-    padded_in.assign(static_cast<size_t>(group) * k, T(0));
-    std::memcpy(padded_in.data(), in, sizeof(T) * rows * k);
-    padded_out.resize(static_cast<size_t>(group) * n);
-    MatMulWt(padded_in.data(), group, k, w, n, padded_out.data(), false, options);
-    std::memcpy(out, padded_out.data(), sizeof(T) * rows * n);
+void MatMulWt(const T* a, int m, int k, const T* w, int n, T* c, const GemmOptions& options) {
+  CHECK(m >= 0 && n > 0 && k > 0);
+  if (m == 0) return;
+  if (options.bf16_inputs) {
+    thread_local std::vector<T> a_scratch, w_scratch;
+    a = RoundedCopy(a, m, k, k, a_scratch);
+    w = RoundedCopy(w, n, k, k, w_scratch);
   }
+  SplitOverPool(m, n, k, [&](int m0, int rows, int n0, int cols) {
+    CallStableRows(a + static_cast<size_t>(m0) * k, rows, k, w + static_cast<size_t>(n0) * k, cols,
+                   c + static_cast<size_t>(m0) * n + n0, n);
+  });
 }
 
 #define LIGHTRL_INSTANTIATE_GEMM(T)                                                              \
   template void Gemm<T>(Transpose, Transpose, int, int, int, T, const T*, int, const T*, int, T, \
                         T*, int, const GemmOptions&);                                            \
-  template void MatMulWt<T>(const T*, int, int, const T*, int, T*, bool, const GemmOptions&);    \
-  template void MatMulWtRowGroups<T>(const T*, int, int, const T*, int, T*, int,                 \
-                                     const GemmOptions&);
+  template void MatMulWt<T>(const T*, int, int, const T*, int, T*, const GemmOptions&);
 LIGHTRL_INSTANTIATE_GEMM(float)
 LIGHTRL_INSTANTIATE_GEMM(double)
 #undef LIGHTRL_INSTANTIATE_GEMM

@@ -45,21 +45,42 @@ TEST(GemmTest, Bf16ModeRoundsInputsBeforeTheProduct) {
   std::vector<float> ar(a.size()), wr(w.size()), c(m * n), expected(m * n);
   RoundToBf16(a.data(), ar.data(), a.size());
   RoundToBf16(w.data(), wr.data(), w.size());
-  MatMulWt(a.data(), m, k, w.data(), n, c.data(), false, {.bf16_inputs = true});
-  MatMulWt(ar.data(), m, k, wr.data(), n, expected.data(), false);
+  MatMulWt(a.data(), m, k, w.data(), n, c.data(), {.bf16_inputs = true});
+  MatMulWt(ar.data(), m, k, wr.data(), n, expected.data());
   EXPECT_EQ(c, expected);
 }
 
-TEST(GemmTest, RowGroupsGiveTheSameRowWhateverTheBatch) {
-  const int k = 64, n = 96;
-  const std::vector<double> ad = RandomVector(13 * k, 5), wd = RandomVector(n * k, 6);
-  const std::vector<float> a(ad.begin(), ad.end()), w(wd.begin(), wd.end());
-  std::vector<float> all(13 * n), one(n), some(5 * n);
-  MatMulWtRowGroups(a.data(), 13, k, w.data(), n, all.data(), 8);
-  MatMulWtRowGroups(a.data() + 9 * k, 1, k, w.data(), n, one.data(), 8);
-  MatMulWtRowGroups(a.data() + 5 * k, 5, k, w.data(), n, some.data(), 8);
-  EXPECT_EQ(0, std::memcmp(one.data(), all.data() + 9 * n, n * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(some.data() + 4 * n, all.data() + 9 * n, n * sizeof(float)));
+TEST(GemmTest, MatMulWtRowsDoNotDependOnTheBatch) {
+  // Shapes of the model's projections and LM head: wide and narrow, with and without
+  // padding to OpenBLAS's general path.
+  const int shapes[][2] = {{128, 512}, {128, 128}, {256, 128}, {128, 264}, {512, 2048},
+                           {512, 768}, {300, 64},  {64, 300},  {16, 64}};
+  for (const auto& [k, n] : shapes) {
+    const int m = 700;
+    const std::vector<double> ad = RandomVector(static_cast<size_t>(m) * k, k + n);
+    const std::vector<double> wd = RandomVector(static_cast<size_t>(n) * k, k * n);
+    const std::vector<float> a(ad.begin(), ad.end()), w(wd.begin(), wd.end());
+    std::vector<float> all(static_cast<size_t>(m) * n), some(static_cast<size_t>(m) * n);
+    MatMulWt(a.data(), m, k, w.data(), n, all.data());
+    for (int rows : {1, 2, 7, 8, 33, 300}) {
+      for (int start : {0, 17, m - rows}) {
+        MatMulWt(a.data() + static_cast<size_t>(start) * k, rows, k, w.data(), n, some.data());
+        EXPECT_EQ(0, std::memcmp(some.data(), all.data() + static_cast<size_t>(start) * n,
+                                 sizeof(float) * rows * n))
+            << "k " << k << " n " << n << " rows " << rows << " from " << start;
+      }
+    }
+  }
+}
+
+TEST(GemmTest, MatMulWtMatchesGemm) {
+  const int m = 37, k = 19, n = 23;
+  const std::vector<double> a = RandomVector(m * k, 7), w = RandomVector(n * k, 8);
+  std::vector<double> c(m * n), expected(m * n);
+  MatMulWt(a.data(), m, k, w.data(), n, c.data());
+  Gemm<double>(Transpose::kNo, Transpose::kYes, m, n, k, 1.0, a.data(), k, w.data(), k, 0.0,
+               expected.data(), n);
+  for (int i = 0; i < m * n; ++i) EXPECT_NEAR(c[i], expected[i], 1e-12);
 }
 
 }  // namespace

@@ -88,7 +88,7 @@ struct Tile {
 
   // logits[row_tile × cn] = scaled tile · weight[c0 : c0+cn]ᵀ.
   void ComputeLogits(const T* weight, int c0, int cn) {
-    MatMulWt(rows, options.row_tile, dim, weight + static_cast<size_t>(c0) * dim, cn, logits, false,
+    MatMulWt(rows, options.row_tile, dim, weight + static_cast<size_t>(c0) * dim, cn, logits,
              options.gemm);
     ScaleLogits(logits, static_cast<size_t>(options.row_tile) * cn, options.inv_temperature);
   }

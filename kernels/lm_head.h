@@ -7,9 +7,9 @@
 // Extra memory is the caller's scratch of LmHeadScratchSize() elements, independent of
 // the number of rows and of the vocabulary size.
 //
-// Every logits GEMM is issued with exactly `row_tile` rows (a short last tile is padded
-// with zero rows), and LmHeadLogits plus LseAccumulate over the same chunks reproduce the
-// training head's values bit for bit: generation and training see identical log-probs.
+// The logits come from the row-stable MatMulWt (gemm.h), and LmHeadLogits plus
+// LseAccumulate over the same chunks reproduce the training head's values bit for bit:
+// generation and training see identical log-probs for identical hidden rows.
 // Logits are multiplied by inv_temperature before the softmax.
 // Thread-safety: reentrant given distinct scratch; uses both thread pools.
 #ifndef LIGHTRL_KERNELS_LM_HEAD_H_

@@ -11,6 +11,20 @@
 namespace lightrl::kernels {
 
 template <typename T>
+void RouterLogits(const T* x, int rows, int hidden, const T* gate, int experts, T* logits) {
+  ParallelForIndex(rows, static_cast<int64_t>(hidden) * experts, [&](int64_t r) {
+    const T* row = x + static_cast<size_t>(r) * hidden;
+    for (int e = 0; e < experts; ++e) {
+      const T* g = gate + static_cast<size_t>(e) * hidden;
+      T dot = 0;
+#pragma omp simd reduction(+ : dot)
+      for (int c = 0; c < hidden; ++c) dot += row[c] * g[c];
+      logits[static_cast<size_t>(r) * experts + e] = dot;
+    }
+  });
+}
+
+template <typename T>
 void RouterForward(const T* logits, int rows, int experts, int top_k, T* probs, int32_t* indices,
                    T* weights) {
   CHECK(top_k >= 1 && top_k <= experts);
@@ -90,6 +104,7 @@ void RouterAuxLossGradient(const double* routed, int experts, double total_rows,
 }
 
 #define LIGHTRL_INSTANTIATE_ROUTER(T)                                                          \
+  template void RouterLogits<T>(const T*, int, int, const T*, int, T*);                        \
   template void RouterForward<T>(const T*, int, int, int, T*, int32_t*, T*);                   \
   template void RouterBackward<T>(const T*, const int32_t*, const T*, const T*, const T*, int, \
                                   int, int, T*);                                               \

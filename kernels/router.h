@@ -11,6 +11,12 @@
 
 namespace lightrl::kernels {
 
+// logits [rows, experts] = x [rows, hidden] · gate [experts, hidden]ᵀ, one fixed-order dot
+// product per entry (a GEMM this narrow would be mostly padding for MatMulWt's row
+// stability; this is row-stable by construction).
+template <typename T>
+void RouterLogits(const T* x, int rows, int hidden, const T* gate, int experts, T* logits);
+
 // logits, probs: [rows, experts]; indices, weights: [rows, top_k].
 template <typename T>
 void RouterForward(const T* logits, int rows, int experts, int top_k, T* probs, int32_t* indices,

@@ -100,35 +100,49 @@ Agreement CompareWithRecompute(Model& model, const std::map<uint64_t, Completion
   return a;
 }
 
-TEST(GeneratorTest, LogProbsEqualTrainingRecomputeForBatchesOfOneAndSeven) {
-  const ModelConfig c = GenerationConfig();
-  auto model = MakeModel(c, 1);
+// Generates from `model` with batches of 1 and 7 requests of different prompt and completion
+// lengths, at temperatures 1 and 0.7, and checks the log-probs against a training recompute.
+void CheckGenerationAgainstRecompute(Model& model, const char* name) {
+  const int vocab = model.config().vocab_size;
   for (double temperature : {1.0, 0.7}) {
     for (int batch : {1, 7}) {
-      Generator gen(model.get(), {.max_batch = batch, .eos_token_id = -1});
+      Generator gen(&model, {.max_batch = batch, .eos_token_id = -1});
       std::vector<GenerationRequest> requests;
       for (int i = 0; i < batch; ++i) {
         SamplingParams p;
         p.temperature = temperature;
         p.max_tokens = 6 + 3 * i;  // different lengths leave and keep the batch ragged
         p.seed = 100 + i;
-        requests.push_back({static_cast<uint64_t>(i), Prompt(2 + 3 * i, i, c.vocab_size), p});
+        requests.push_back({static_cast<uint64_t>(i), Prompt(2 + 3 * i, i, vocab), p});
       }
       const auto done = RunAll(gen, requests);
       for (const auto& [id, comp] : done) {
-        for (size_t t = 0; t < comp.tokens.size(); ++t)
+        for (size_t t = 0; t < comp.tokens.size(); ++t) {
           EXPECT_EQ(comp.logprobs[t], comp.model_logprobs[t]);
+        }
       }
-      const Agreement a = CompareWithRecompute(*model, done, temperature);
+      const Agreement a = CompareWithRecompute(model, done, temperature);
       std::printf(
-          "generation vs training log-probs, batch %d, temperature %.1f: max |delta| = %.3g, "
+          "%s: generation vs training log-probs, batch %d, temperature %.1f: max |delta| = %.3g, "
           "%d of %d tokens bitwise equal\n",
-          batch, temperature, a.max_diff, a.bitwise, a.tokens);
-      RecordProperty("max_abs_logprob_diff_batch" + std::to_string(batch),
-                     std::to_string(a.max_diff));
-      EXPECT_LE(a.max_diff, 1e-5);
+          name, batch, temperature, a.max_diff, a.bitwise, a.tokens);
+      ::testing::Test::RecordProperty(
+          std::string(name) + "_max_abs_logprob_diff_batch" + std::to_string(batch),
+          std::to_string(a.max_diff));
+      EXPECT_LE(a.max_diff, 1e-5) << name;
     }
   }
+}
+
+TEST(GeneratorTest, LogProbsEqualTrainingRecomputeForBatchesOfOneAndSeven) {
+  auto tiny = MakeModel(GenerationConfig(), 1);
+  CheckGenerationAgainstRecompute(*tiny, "tiny");
+  auto demo_config =
+      LoadModelConfig(std::string(LIGHTRL_TEST_SOURCE_DIR) + "/model/configs/demo.json");
+  ASSERT_TRUE(demo_config.ok()) << demo_config.status();
+  demo_config->initializer_range = 0.2;  // spread-out distributions, not near-uniform ones
+  auto demo = MakeModel(*demo_config, 2);
+  CheckGenerationAgainstRecompute(*demo, "demo.json");
 }
 
 TEST(GeneratorTest, SameSeedSameTokensWhateverTheBatch) {

@@ -101,8 +101,8 @@ kernels::LmHeadOptions ModelT<T>::HeadOptions(double temperature) const {
 }
 
 template <typename T>
-Projector ModelT<T>::TrunkProjector(int row_group) const {
-  return Projector{kernels::GemmOptions{precision_.bf16_gemm}, row_group};
+Projector ModelT<T>::TrunkProjector() const {
+  return Projector{kernels::GemmOptions{precision_.bf16_gemm}};
 }
 
 template <typename T>
@@ -154,7 +154,7 @@ void ModelT<T>::RunTrunk(const PackedBatch& batch, const BatchRows& rows, bool k
   const int n = batch.num_tokens(), num_seqs = batch.num_sequences();
   const int32_t* offsets = batch.seq_offsets.data();
   const int32_t* positions = rows.positions.data();
-  const Projector project = TrunkProjector(0);
+  const Projector project = TrunkProjector();
   x->resize(static_cast<size_t>(n) * config_.hidden_size);
   Embed(batch.tokens, x->data());
   if (hidden_states != nullptr) hidden_states->push_back(*x);
@@ -354,7 +354,7 @@ Status ModelT<T>::Prefill(std::span<const int32_t> prompt, SequenceCache<T>* cac
       AnalyzeBatch(batch, config_.vocab_size, config_.max_position_embeddings).status());
   const int n = static_cast<int>(prompt.size()), h = config_.hidden_size;
   *cache = NewCache();
-  const Projector project = TrunkProjector(0);
+  const Projector project = TrunkProjector();
   std::vector<T> x(static_cast<size_t>(n) * h);
   Embed(prompt, x.data());
   for (int l = 0; l < config_.num_hidden_layers; ++l) {
@@ -384,9 +384,8 @@ template <typename T>
 void ModelT<T>::DecodeStep(std::span<const int32_t> tokens,
                            std::span<SequenceCache<T>* const> caches, T* logits) {
   CHECK_EQ(tokens.size(), caches.size());
-  constexpr int kDecodeRowGroup = 8;
   const int rows = static_cast<int>(tokens.size()), h = config_.hidden_size;
-  const Projector project = TrunkProjector(kDecodeRowGroup);
+  const Projector project = TrunkProjector();
   std::vector<T> x(static_cast<size_t>(rows) * h);
   Embed(tokens, x.data());
   std::vector<LightningCache<T>*> lightning_caches(rows);

@@ -134,7 +134,7 @@ class ModelT {
   void RunTrunk(const PackedBatch& batch, const BatchRows& rows, bool keep, std::vector<T>* x,
                 std::vector<std::vector<T>>* hidden_states, RouterStats* stats);
   void BackwardLayer(int layer, T* dx);
-  Projector TrunkProjector(int row_group) const;
+  Projector TrunkProjector() const;
   // (α, β) of the attention branch's residual for `layer`'s attention type.
   std::pair<T, T> AttentionResidualFactors(int layer) const;
   // h [rows, hidden] ← final RMSNorm of x (inv_rms nullable).

@@ -53,7 +53,7 @@ void MoeLayer<T>::Forward(const T* params, const T* b, int rows, const Projector
                           Activations* act, T* z, RouterStats* stats) const {
   const int pairs = rows * top_k_;
   std::vector<T> logits(static_cast<size_t>(rows) * experts_);
-  project(b, rows, hidden_, params + gate_, experts_, logits.data());
+  kernels::RouterLogits(b, rows, hidden_, params + gate_, experts_, logits.data());
   act->probs.resize(logits.size());
   act->weights.resize(pairs);
   act->experts.resize(pairs);
