@@ -258,7 +258,9 @@ void TrainingPipeline::DispatchGeneration() {
         restored_prompts_.pop_front();
       } else {
         task = static_cast<int>(next_task_++ % tasks_.size());
-        index = cursors_[task]++;
+        // A finite dataset is read again from the start once its train split is used up.
+        int64_t size = tasks_[task]->Size(Split::kTrain);
+        index = size > 0 ? cursors_[task]++ % size : cursors_[task]++;
       }
       Status error;
       Group* group = NewGroup(Purpose::kTrain, task, index, &error);
@@ -269,11 +271,12 @@ void TrainingPipeline::DispatchGeneration() {
         ++accounting_.open;
       }
       if (group == nullptr) {
-        // Created and dropped at once: the index is past a dataset's end or unreadable.
+        // Created and dropped at once: the item cannot be read. Try again at the next pump
+        // rather than spinning through the task here.
         LOG(WARNING) << "task " << tasks_[task]->name() << " item " << index << ": " << error;
         --accounting_.open;
         ++accounting_.dropped[static_cast<int>(DropReason::kInvalid)];
-        continue;
+        return;
       }
       if (static_cast<int>(group->prompt.size()) > config_.max_prompt_tokens) {
         Drop(group->id, DropReason::kTooLong,

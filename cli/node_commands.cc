@@ -29,6 +29,7 @@ int LearnerCommand(int argc, char** argv) {
     RETURN_IF_ERROR(RequireTraining(*w.run));
     LearnerNodeConfig config = w.run->learner;
     config.worker_id = w.worker_id;
+    config.metrics_port = w.metrics_port;
     ASSIGN_OR_RETURN(std::unique_ptr<LearnerNode> node, LearnerNode::Start(*w.zmq, config, w.metrics));
     node->OnShutdown(w.request_shutdown);
     return Stopper(std::move(node), [](LearnerNode& n) {
@@ -44,6 +45,7 @@ int RolloutCommand(int argc, char** argv) {
     RETURN_IF_ERROR(RequireTraining(*w.run));
     RolloutNodeConfig config = w.run->rollout;
     config.worker_id = w.worker_id;
+    config.metrics_port = w.metrics_port;
     ASSIGN_OR_RETURN(std::unique_ptr<RolloutNode> node, RolloutNode::Start(*w.zmq, config, w.metrics));
     node->OnShutdown(w.request_shutdown);
     return Stopper(std::move(node), [](RolloutNode& n) { n.Stop(); });
@@ -56,6 +58,7 @@ int RewardCommand(int argc, char** argv) {
     RETURN_IF_ERROR(RequireTraining(*w.run));
     RewardNodeConfig config = w.run->reward;
     config.worker_id = w.worker_id;
+    config.metrics_port = w.metrics_port;
     ASSIGN_OR_RETURN(std::unique_ptr<RewardNode> node, RewardNode::Start(*w.zmq, config, w.metrics));
     node->OnShutdown(w.request_shutdown);
     return Stopper(std::move(node), [](RewardNode& n) { n.Stop(); });

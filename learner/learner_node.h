@@ -42,6 +42,7 @@ struct SftWarmStart {
 struct LearnerNodeConfig {
   std::string worker_id = "learner";
   ClusterConfig cluster;
+  uint16_t metrics_port = 0;  // Reported at registration, for `lightrl status`.
   TrainerConfig trainer;
   std::string model_config;     // Path of the architecture's config.json.
   std::string init_checkpoint;  // Folder with model.safetensors to start from ("" = random).

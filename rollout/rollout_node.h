@@ -43,6 +43,7 @@ enum class WeightSwitch { kRequestBoundary, kMidGeneration };
 struct RolloutNodeConfig {
   std::string worker_id;
   ClusterConfig cluster;
+  uint16_t metrics_port = 0;  // Reported at registration, for `lightrl status`.
   std::string model_config;  // Path of the architecture's config.json.
   int max_batch = 64;        // Sequences decoded together.
   int groups_in_flight = 4;  // Groups held at once (credits granted).

@@ -116,6 +116,7 @@ Status RewardNode::SetUpActor(zmq::context_t& context, EventLoop& loop) {
   WorkerIdentity identity;
   identity.worker_id = config_.worker_id;
   identity.role = proto::Role::REWARD;
+  identity.metrics_port = config_.metrics_port;
   identity.max_in_flight = static_cast<uint32_t>(config_.max_in_flight);
   ASSIGN_OR_RETURN(session_, WorkerSession::Create(context, &loop, config_.cluster, identity, metrics_));
   session_->SetLoadProvider([this] {

@@ -32,6 +32,7 @@ namespace lightrl {
 struct RewardNodeConfig {
   std::string worker_id;
   ClusterConfig cluster;
+  uint16_t metrics_port = 0;  // Reported at registration, for `lightrl status`.
   int threads = 2;        // Scoring threads.
   int max_in_flight = 4;  // Requests held at once (credits granted).
   bool use_sandbox = true;  // Off: code references score sandbox_error (rule tasks only).

@@ -14,6 +14,7 @@
 
 #include "actors/codec.h"
 #include "actors/zmq_socket.h"
+#include "core/http_client.h"
 #include "core/logging.h"
 #include "tests/util/subprocess.h"
 
@@ -219,6 +220,72 @@ TEST(TrainingTest, WholeClusterRestartResumesFromTheLastCheckpoint) {
   EXPECT_TRUE(coordinator_steps.back()["balanced"].get<bool>());
 }
 
+// The reward worker's /metrics, found through the coordinator's /status.
+std::string RewardMetrics(const TinyRun& run) {
+  std::ifstream in(run.dir + "/coordinator.json");
+  nlohmann::json where = nlohmann::json::parse(in, nullptr, false);
+  if (where.is_discarded()) return "";
+  auto status = HttpGet(where["status"].get<std::string>(), milliseconds(3000));
+  if (!status.ok()) return "";
+  nlohmann::json state = nlohmann::json::parse(status->body, nullptr, false);
+  if (state.is_discarded()) return "";
+  for (const auto& w : state["workers"]) {
+    if (w["id"] != "reward-0" || w["metrics_port"].get<int>() == 0) continue;
+    auto metrics = HttpGet("http://127.0.0.1:" + std::to_string(w["metrics_port"].get<int>()) +
+                               "/metrics",
+                           milliseconds(3000));
+    return metrics.ok() ? metrics->body : "";
+  }
+  return "";
+}
+
+TEST(TrainingTest, RewardWorkerKilledMidSandboxRunLosesNothing) {
+  // A code task: every completion runs in the sandbox against 8 stdin/stdout cases, all of
+  // them (pass_fraction), so the reward worker is nearly always inside a sandbox run.
+  std::string dir = testing::MakeTempDir("codeset");
+  {
+    std::ofstream data(dir + "/echo.jsonl");
+    for (int i = 0; i < 8; ++i) {
+      nlohmann::json tests = nlohmann::json::array();
+      for (int c = 0; c < 8; ++c) {
+        std::string line = std::to_string(i * 10 + c) + "\n";
+        tests.push_back({{"stdin", line}, {"stdout", line}});
+      }
+      data << nlohmann::json({{"prompt", "echo" + std::to_string(i) + "="},
+                              {"verifier", "code"},
+                              {"tests", tests},
+                              {"solution", "print(input())"}})
+                  .dump()
+           << "\n";
+    }
+  }
+  const int steps = 6;
+  TinyRun run = WriteTinyRun("sandboxkill", steps);
+  std::string overrides =
+      "tasks=[{name: echo, kind: dataset, eval_fraction: 0.0, dataset: {path: " + dir +
+      "/echo.jsonl}, scoring: {code_reward: pass_fraction}}];reward.sandbox.enabled=true;"
+      "reward.sandbox.wall_ms=2000;coordinator.eval.items=0";
+  auto process = StartRun(run, overrides);
+  ASSERT_TRUE(WaitForStep(run, 1, milliseconds(120000)));
+  // Kill it while it scores (its in-flight gauge is up and completions are being judged).
+  auto deadline = std::chrono::steady_clock::now() + milliseconds(60000);
+  bool busy = false;
+  while (!busy && std::chrono::steady_clock::now() < deadline) {
+    std::string metrics = RewardMetrics(run);
+    busy = metrics.find("\nlightrl_reward_in_flight 1") != std::string::npos ||
+           metrics.find("\nlightrl_reward_in_flight 2") != std::string::npos;
+  }
+  ASSERT_TRUE(busy) << "the reward worker was never seen scoring";
+  ASSERT_EQ(kill(PidOf(run.log, "reward-0"), SIGKILL), 0);
+  ExpectCompleteRun(run, process, steps);
+  std::string text = *testing::ReadFile(run.log);
+  EXPECT_THAT(text, HasSubstr("reward-0 crashed; restart 1"));
+  // Nothing the sandbox started outlives the run.
+  auto leftovers = testing::RunCommand(
+      "ps -eo uid=,pid=,comm= | awk '$1 >= 61000 && $1 < 62000'", "");
+  EXPECT_EQ(leftovers->output, "");
+}
+
 // Sends `frames` to the coordinator from a raw socket and returns the decoded answer.
 std::string RawExchange(zmq::context_t& context, const std::string& endpoint,
                         std::vector<zmq::message_t> frames) {
@@ -289,6 +356,8 @@ TEST(TrainingTest, StatusShowsTheClusterAndScaleAddsAndRemovesWorkers) {
   EXPECT_THAT(status.output, HasSubstr("\"id\": \"rollout-0\""));
   EXPECT_THAT(status.output, HasSubstr("\"balanced\": true"));
   EXPECT_THAT(status.output, HasSubstr("\"name\": \"learner\""));  // From launcher.json.
+  // Every worker reported where its metrics are.
+  EXPECT_THAT(status.output, ::testing::Not(HasSubstr("\"metrics_port\": 0")));
 
   testing::CommandResult up = Operator(run, "scale " + run.config + " rollout=2");
   EXPECT_EQ(up.exit_code, 0) << up.output;
