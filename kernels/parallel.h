@@ -13,7 +13,9 @@
 // every run with the same thread count.
 //
 // Thread-safety: callers on different threads take turns (one loop at a time runs on the
-// pool). A loop started from inside a pool loop runs inline in the calling thread.
+// pool). A loop started from inside a pool loop runs inline in the calling thread. The pool
+// is created on first use and is not fork-safe: a child forked after that must not run
+// pool loops (it would wait for workers it does not have).
 #ifndef LIGHTRL_KERNELS_PARALLEL_H_
 #define LIGHTRL_KERNELS_PARALLEL_H_
 
