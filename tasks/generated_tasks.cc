@@ -72,6 +72,10 @@ class ArithmeticTask : public GeneratedTask {
     Reference ref;
     ref.kind = VerifierKind::kExact;
     ref.answer = std::to_string(result);
+    if (config().arithmetic.reverse_answer) {
+      std::reverse(ref.answer.begin(), ref.answer.end());
+      ref.compare_text = true;
+    }
     return MakeItem(std::move(prompt), ref, ref.answer);
   }
 

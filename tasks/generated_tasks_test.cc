@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <string>
@@ -78,6 +79,32 @@ TEST(GeneratedTasksTest, ArithmeticAnswersAreRight) {
       EXPECT_EQ(item.solution, std::to_string(want)) << item.prompt;
     }
   }
+}
+
+TEST(GeneratedTasksTest, ReversedAnswersAreVerifiedAsText) {
+  TaskConfig config;
+  config.name = "rev";
+  config.arithmetic = {2, 2, /*reverse_answer=*/true};
+  auto task = MakeTask(config);
+  ASSERT_TRUE(task.ok());
+  std::regex parts(R"((\d+)\+(\d+)=)");
+  int with_zero = 0;
+  for (int i = 0; i < 200; ++i) {
+    TaskItem item = ItemOf(**task, Split::kTrain, i);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(item.prompt, m, parts));
+    std::string want = std::to_string(std::stoll(m[1]) + std::stoll(m[2]));
+    std::reverse(want.begin(), want.end());
+    EXPECT_EQ(item.solution, want);
+    auto reference = ParseReference(item.reference_json);
+    ASSERT_TRUE(reference.ok());
+    EXPECT_EQ(VerifyByRule(*reference, want)->verdict, Verdict::kCorrect);
+    if (want.front() == '0') {
+      ++with_zero;  // 50+30=80 is "08": "8" alone is wrong.
+      EXPECT_EQ(VerifyByRule(*reference, want.substr(1))->verdict, Verdict::kIncorrect);
+    }
+  }
+  EXPECT_GT(with_zero, 0);
 }
 
 TEST(GeneratedTasksTest, ItemsAreDeterministicAcrossInstances) {

@@ -85,15 +85,17 @@ StatusOr<std::vector<IoCase>> GetCases(const json& object) {
 }
 
 const std::vector<std::string>& KeysOf(VerifierKind kind) {
-  static const std::vector<std::string> kExact = {"answer"};
+  static const std::vector<std::string> kExact = {"answer", "compare"};
+  static const std::vector<std::string> kMath = {"answer"};
   static const std::vector<std::string> kCountdown = {"numbers", "target"};
   static const std::vector<std::string> kSorting = {"expected"};
   static const std::vector<std::string> kCode = {"language", "tests", "test_script",
                                                  "time_limit_ms", "memory_limit_mb"};
   switch (kind) {
     case VerifierKind::kExact:
-    case VerifierKind::kMath:
       return kExact;
+    case VerifierKind::kMath:
+      return kMath;
     case VerifierKind::kCountdown:
       return kCountdown;
     case VerifierKind::kSorting:
@@ -209,6 +211,13 @@ StatusOr<Reference> ReferenceFromJson(const json& object,
     case VerifierKind::kExact:
     case VerifierKind::kMath: {
       ASSIGN_OR_RETURN(ref.answer, GetString(object, "answer", true));
+      if (object.contains("compare")) {
+        ASSIGN_OR_RETURN(std::string compare, GetString(object, "compare", true));
+        if (compare != "value" && compare != "text") {
+          return FieldError("compare", "must be 'value' or 'text', got '" + compare + "'");
+        }
+        ref.compare_text = compare == "text";
+      }
       break;
     }
     case VerifierKind::kCountdown: {
@@ -241,6 +250,7 @@ std::string SerializeReference(const Reference& reference) {
     case VerifierKind::kExact:
     case VerifierKind::kMath:
       out["answer"] = reference.answer;
+      if (reference.compare_text) out["compare"] = "text";
       break;
     case VerifierKind::kCountdown:
       out["numbers"] = reference.numbers;

@@ -57,6 +57,7 @@ struct CodeSpec {
 struct Reference {
   VerifierKind kind = VerifierKind::kExact;
   std::string answer;             // exact, math
+  bool compare_text = false;      // exact: compare as text even when the answer is a number
   std::vector<int64_t> numbers;   // countdown: each must be used exactly once
   int64_t target = 0;             // countdown
   std::vector<int64_t> expected;  // sorting: the list in ascending order

@@ -119,5 +119,18 @@ TEST(ReferenceTest, NamesRoundTrip) {
   EXPECT_FALSE(ParseCodeLanguage("Python").has_value());
 }
 
+TEST(ReferenceTest, ExactCompareTextRoundTripsAndRejectsOtherModes) {
+  auto ref = ParseReference(R"({"verifier":"exact","answer":"08","compare":"text"})");
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  EXPECT_TRUE(ref->compare_text);
+  auto again = ParseReference(SerializeReference(*ref));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->compare_text);
+  EXPECT_FALSE(ParseReference(R"({"verifier":"exact","answer":"8"})")->compare_text);
+  auto bad = ParseReference(R"({"verifier":"exact","answer":"8","compare":"fuzzy"})");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.status().message()).find("compare"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lightrl

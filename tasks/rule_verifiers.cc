@@ -125,10 +125,12 @@ std::optional<std::string> ExtractLastBoxed(std::string_view text) {
   return std::nullopt;
 }
 
-Verification VerifyExact(std::string_view answer, std::string_view completion) {
+Verification VerifyExact(std::string_view answer, std::string_view completion,
+                         bool compare_text) {
   std::string_view got = TrimSpaces(completion);
   if (got.empty()) return FormatError("empty answer");
-  if (std::optional<Rational> want = ParseRational(answer)) {
+  std::optional<Rational> want = compare_text ? std::nullopt : ParseRational(answer);
+  if (want) {
     std::optional<Rational> value = ParseRational(got);
     if (!value) return FormatError("not a number: '" + Excerpt(got) + "'");
     if (*value == *want) return Correct();
@@ -194,7 +196,7 @@ Verification VerifySorting(const std::vector<int64_t>& expected, std::string_vie
 StatusOr<Verification> VerifyByRule(const Reference& reference, std::string_view completion) {
   switch (reference.kind) {
     case VerifierKind::kExact:
-      return VerifyExact(reference.answer, completion);
+      return VerifyExact(reference.answer, completion, reference.compare_text);
     case VerifierKind::kMath:
       return VerifyMath(reference.answer, completion);
     case VerifierKind::kCountdown:

@@ -29,7 +29,9 @@ struct Verification {
 // Numeric `answer` (see ParseRational): the trimmed completion must be a number (else
 // kFormatError) equal in value to it, so "0.50" matches "1/2". Other answers: equal after
 // trimming and collapsing runs of whitespace.
-Verification VerifyExact(std::string_view answer, std::string_view completion);
+// With `compare_text`, a numeric answer is compared as text too ("08" is not "8").
+Verification VerifyExact(std::string_view answer, std::string_view completion,
+                         bool compare_text = false);
 
 // The completion's last \boxed{...} is the answer (none: kFormatError). Both sides are
 // normalized (spaces, $, \left/\right, \dfrac/\tfrac, thin spaces, a trailing period

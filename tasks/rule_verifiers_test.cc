@@ -22,6 +22,12 @@ TEST(VerifyExactTest, NumericAnswers) {
   EXPECT_EQ(ExactVerdict("122", "122 apples"), Verdict::kFormatError);
 }
 
+TEST(VerifyExactTest, TextComparisonKeepsLeadingZeros) {
+  EXPECT_EQ(VerifyExact("08", "8").verdict, Verdict::kCorrect);  // By value.
+  EXPECT_EQ(VerifyExact("08", "8", /*compare_text=*/true).verdict, Verdict::kIncorrect);
+  EXPECT_EQ(VerifyExact("08", " 08 ", /*compare_text=*/true).verdict, Verdict::kCorrect);
+}
+
 TEST(VerifyExactTest, ScoreAndDetails) {
   Verification v = VerifyExact("122", "121");
   EXPECT_EQ(v.score, 0.0);

@@ -27,6 +27,10 @@ std::optional<TaskKind> ParseTaskKind(std::string_view name);
 struct ArithmeticConfig {
   int min_digits = 1;
   int max_digits = 3;
+  // Write the answer's digits least significant first ("37+85=" → "221"), the order in which
+  // the carries are computed: far easier for a small model. Verified as text, so "08" for 80
+  // must keep its zero.
+  bool reverse_answer = false;
 };
 
 // Countdown: `count` numbers drawn from [1, max_number], count uniform in

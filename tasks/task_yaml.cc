@@ -6,9 +6,10 @@ namespace lightrl {
 namespace {
 
 Status ParseArithmetic(const ConfigNode& node, ArithmeticConfig* out) {
-  RETURN_IF_ERROR(node.ExpectOnlyKeys({"min_digits", "max_digits"}));
+  RETURN_IF_ERROR(node.ExpectOnlyKeys({"min_digits", "max_digits", "reverse_answer"}));
   RETURN_IF_ERROR(node.Optional("min_digits", &out->min_digits, 1, 18));
-  return node.Optional("max_digits", &out->max_digits, 1, 18);
+  RETURN_IF_ERROR(node.Optional("max_digits", &out->max_digits, 1, 18));
+  return node.Optional("reverse_answer", &out->reverse_answer);
 }
 
 Status ParseCountdown(const ConfigNode& node, CountdownConfig* out) {
