@@ -23,7 +23,7 @@ CodecLimits ClusterConfig::codec_limits() const {
 Status ParseClusterConfig(const ConfigNode& node, ClusterConfig* out) {
   RETURN_IF_ERROR(node.ExpectOnlyKeys({"coordinator", "coordinator_bind", "heartbeat_interval_ms",
                                        "dead_after_ms", "request_timeout_ms",
-                                       "max_message_mb"}));
+                                       "max_message_mb", "activity_dir"}));
   RETURN_IF_ERROR(node.Optional("coordinator", &out->coordinator_endpoint));
   RETURN_IF_ERROR(CheckEndpoint(node, "coordinator", out->coordinator_endpoint));
   RETURN_IF_ERROR(node.Optional("coordinator_bind", &out->coordinator_bind));
@@ -38,6 +38,7 @@ Status ParseClusterConfig(const ConfigNode& node, ClusterConfig* out) {
   }
   RETURN_IF_ERROR(node.Optional("request_timeout_ms", &out->request_timeout_ms, 1, 3600000));
   RETURN_IF_ERROR(node.Optional("max_message_mb", &out->max_message_mb, 1, 4096));
+  RETURN_IF_ERROR(node.Optional("activity_dir", &out->activity_dir));
   return Status::Ok();
 }
 

@@ -20,6 +20,9 @@ struct ClusterConfig {
   int dead_after_ms = 2000;      // Silence longer than this declares a peer dead.
   int request_timeout_ms = 2000;  // Register and other control requests.
   int64_t max_message_mb = 256;
+  // Where each worker appends its busy intervals (core/activity_log.h); "" turns that off.
+  // `lightrl run` defaults it to the run folder and reports the run's time budget from it.
+  std::string activity_dir;
 
   CodecLimits codec_limits() const;
   const std::string& bind_endpoint() const {

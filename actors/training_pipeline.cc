@@ -314,6 +314,7 @@ void TrainingPipeline::DispatchGeneration() {
     task.setReference(group.reference);
     request.setMinPolicyVersion(group.min_version);
     std::string worker_id = *worker;
+    if (!first_dispatch_) first_dispatch_ = std::chrono::system_clock::now();
     messenger_->Request(worker_id, std::move(message), Millis(config_.generation_timeout_ms),
                         [this, id, worker_id](StatusOr<std::unique_ptr<IncomingMessage>> reply) {
                           OnRollout(id, worker_id, std::move(reply));
@@ -776,6 +777,7 @@ void TrainingPipeline::MaybeFinish() {
   }
   if (eval_in_progress_) return;
   finished_ = true;
+  LogFinished();
   if (config_.progress_every_ms > 0) PrintProgress();
   LOG(INFO) << "run finished: " << accounting_.steps << " steps";
   if (on_finished_) on_finished_();
@@ -800,6 +802,20 @@ void TrainingPipeline::LogStep(const Batch& batch, double reward_mean) {
                          {"balanced", accounting_.balanced()},
                          {"generated_tokens", generated_tokens_},
                          {"elapsed_seconds", elapsed}})
+             .dump()
+      << "\n";
+}
+
+void TrainingPipeline::LogFinished() {
+  if (config_.metrics_jsonl.empty() || !first_dispatch_) return;
+  auto unix_seconds = [](std::chrono::system_clock::time_point t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+  };
+  std::ofstream out(config_.metrics_jsonl, std::ios::app);
+  out << nlohmann::json({{"kind", "finished"},
+                         {"steps", accounting_.steps},
+                         {"window_start", unix_seconds(*first_dispatch_)},
+                         {"window_end", unix_seconds(std::chrono::system_clock::now())}})
              .dump()
       << "\n";
 }

@@ -142,6 +142,8 @@ class TrainingPipeline {
   std::string SnapshotJson(const PipelineAccounting& accounting) const;
   void LogStep(const Batch& batch, double reward_mean);
   void PrintProgress();
+  // Appends {"kind":"finished", "window_start", "window_end"} (Unix seconds) to the JSONL log.
+  void LogFinished();
   void UpdateGauges();
 
   EventLoop* loop_;
@@ -174,6 +176,8 @@ class TrainingPipeline {
   int64_t generated_tokens_ = 0;
   double last_reward_mean_ = 0;
   Clock::time_point started_;
+  // From the first generation request to the finish: the window of the run's time budget.
+  std::optional<std::chrono::system_clock::time_point> first_dispatch_;
   EventLoop::TimerId progress_timer_ = 0;
   std::function<void()> on_finished_;
 };

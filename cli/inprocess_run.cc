@@ -86,8 +86,10 @@ int RunInProcess(RunConfig run, const std::string& metrics_address) {
     LOG(ERROR) << "cannot start the run: " << started;
   }
   for (auto it = stops.rbegin(); it != stops.rend(); ++it) (*it)();
+  stops.clear();  // The nodes go, and their activity logs are complete.
   http->reset();
   (*actor)->Stop();
+  if (cause == ShutdownCause::kFinished) PrintTimeBudget(run);
   return started.ok() && cause == ShutdownCause::kFinished && success ? 0 : 1;
 }
 

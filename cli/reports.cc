@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "core/activity_log.h"
 
 namespace lightrl {
 namespace {
@@ -33,16 +38,18 @@ void PrintTrainingReport(const TrainingPipeline& pipeline) {
               static_cast<long long>(a.steps), static_cast<long long>(a.created),
               static_cast<long long>(a.trained), static_cast<long long>(a.dropped_total()));
   for (int r = 0; r < kNumDropReasons; ++r) {
-    std::printf("%s%s %lld", r ? ", " : "", std::string(DropReasonName(static_cast<DropReason>(r))).c_str(),
+    std::printf("%s%s %lld", r ? ", " : "",
+                std::string(DropReasonName(static_cast<DropReason>(r))).c_str(),
                 static_cast<long long>(a.dropped[r]));
   }
   std::printf(") + open %lld: %s\n", static_cast<long long>(a.open),
               a.balanced() ? "balanced" : "NOT BALANCED");
   const auto& evals = pipeline.evals();
   if (evals.size() >= 2) {
-    std::printf("run: held-out accuracy %.3f before RL (version %llu) -> %.3f after RL (version %llu)\n",
-                evals.front().accuracy(), static_cast<unsigned long long>(evals.front().requested_version),
-                evals.back().accuracy(), static_cast<unsigned long long>(evals.back().requested_version));
+    std::printf(
+        "run: held-out accuracy %.3f before RL (version %llu) -> %.3f after RL (version %llu)\n",
+        evals.front().accuracy(), static_cast<unsigned long long>(evals.front().requested_version),
+        evals.back().accuracy(), static_cast<unsigned long long>(evals.back().requested_version));
   }
   std::fflush(stdout);
 }
@@ -52,6 +59,31 @@ void PrintTrainingReport(const TrainingPipeline& pipeline) {
 void PrintFinalReport(const Coordinator& coordinator) {
   if (coordinator.echo_report()) PrintEchoReport(*coordinator.echo_report());
   if (coordinator.pipeline()) PrintTrainingReport(*coordinator.pipeline());
+}
+
+void PrintTimeBudget(const RunConfig& run) {
+  if (!run.pipeline || run.cluster.activity_dir.empty()) return;
+  std::optional<BusyInterval> window;
+  std::ifstream log(run.pipeline->metrics_jsonl);
+  for (std::string line; std::getline(log, line);) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("kind", "") == "finished") {
+      window = BusyInterval{j.value("window_start", 0.0), j.value("window_end", 0.0)};
+    }
+  }
+  if (!window) {
+    std::printf("run: no time budget (the coordinator logged no finished run in '%s')\n",
+                run.pipeline->metrics_jsonl.c_str());
+    return;
+  }
+  auto budget = MeasureTimeBudget(run.cluster.activity_dir, *window);
+  if (!budget.ok()) {
+    std::printf("run: no time budget: %s\n", budget.status().ToString().c_str());
+    return;
+  }
+  std::printf("run: time budget %s (orchestration overhead)%s\n", budget->ToString().c_str(),
+              budget->skipped_lines > 0 ? "; some activity lines were cut off" : "");
+  std::fflush(stdout);
 }
 
 }  // namespace lightrl

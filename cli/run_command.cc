@@ -11,6 +11,7 @@
 #include "cli/flags.h"
 #include "cli/inprocess_run.h"
 #include "cli/local_launcher.h"
+#include "cli/reports.h"
 #include "cli/run_config.h"
 #include "core/http_client.h"
 #include "core/logging.h"
@@ -80,6 +81,7 @@ int RunCommand(int argc, char** argv) {
     return 1;
   }
   LOG(INFO) << "run finished with exit code " << *code;
+  if (*code == 0) PrintTimeBudget(*run);
   return *code;
 }
 

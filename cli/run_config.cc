@@ -99,6 +99,7 @@ StatusOr<RunConfig> LoadRunConfig(const std::string& path,
   }
   if (root.Has("tasks")) {
     if (config.smoke) return root.Error("smoke", "a run is either a smoke cluster or training");
+    if (config.cluster.activity_dir.empty()) config.cluster.activity_dir = config.launcher.run_dir;
     RETURN_IF_ERROR(ParseTraining(root, &config));
   } else if (!config.smoke) {
     return root.Error("tasks", "a run needs `tasks` (training) or `smoke` (the smoke cluster)");

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/codec.h"
+#include "core/activity_log.h"
 #include "core/logging.h"
 #include "learner/checkpointer.h"
 #include "learner/local_rl.h"
@@ -215,9 +216,13 @@ void LearnerNode::OnTrainBatch(const IncomingMessage& message) {
 }
 
 void LearnerNode::TrainLoop() {
+  ActivityLog activity(ActivityLogPath(config_.cluster.activity_dir, config_.worker_id),
+                       config_.worker_id, "training");
   while (std::optional<Job> job = queue_.Pop()) {
     if (!job->coordinator_state.empty()) coordinator_state_ = std::move(job->coordinator_state);
+    auto start = WallClock::now();
     StatusOr<StepMetrics> m = trainer_->TrainRl(job->groups);
+    activity.Record(start, WallClock::now());
     uint64_t id = job->message_id;
     if (!m.ok()) {
       LOG(ERROR) << "train batch rejected: " << m.status();

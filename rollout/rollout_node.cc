@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "actors/codec.h"
+#include "core/activity_log.h"
 #include "core/logging.h"
 #include "model/config.h"
 #include "core/tokenizer.h"
@@ -243,6 +244,8 @@ void RolloutNode::GenerationLoop() {
   options.max_batch = config_.max_batch;
   options.eos_token_id = ByteTokenizer::kEos;
   model::Generator generator(model_.get(), options);
+  ActivityLog activity(ActivityLogPath(config_.cluster.activity_dir, config_.worker_id),
+                       config_.worker_id, "generating");
   std::deque<std::unique_ptr<GroupJob>> waiting;  // Received, not yet in the generator.
   std::map<uint64_t, std::pair<GroupJob*, int>> requests;  // Generator id -> (job, sample).
   std::map<GroupJob*, std::unique_ptr<GroupJob>> running;
@@ -328,7 +331,10 @@ void RolloutNode::GenerationLoop() {
     queued->Set(static_cast<double>(waiting.size()));
 
     if (generator.active() > 0 || generator.queued() > 0) {
-      StatusOr<std::vector<model::StepOutput>> step = generator.Step();
+      StatusOr<std::vector<model::StepOutput>> step = [&] {
+        ActivityLog::Scope busy(activity);
+        return generator.Step();
+      }();
       CHECK_OK(step.status());
       active->Set(generator.active());
       uint32_t version = static_cast<uint32_t>(version_.load());

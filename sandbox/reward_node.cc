@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/activity_log.h"
 #include "core/logging.h"
 
 namespace lightrl {
@@ -108,6 +109,8 @@ RewardNode::RewardNode(const RewardNodeConfig& config, MetricsRegistry* metrics,
       metrics_(metrics),
       sandbox_(std::move(sandbox)),
       scorer_(std::make_unique<Scorer>(config.scorer, sandbox_.get())),
+      activity_(ActivityLogPath(config.cluster.activity_dir, config.worker_id), config.worker_id,
+                "scoring"),
       jobs_(static_cast<size_t>(config.max_in_flight)) {}
 
 RewardNode::~RewardNode() { Stop(); }
@@ -184,9 +187,11 @@ void RewardNode::ScoreLoop() {
   while (std::optional<std::shared_ptr<Job>> next = jobs_.Pop()) {
     std::shared_ptr<Job> job = std::move(*next);
     for (Job::Item& item : job->items) {
-      auto start = std::chrono::steady_clock::now();
+      auto start = WallClock::now();
       item.result = scorer_->Score(job->task_name, job->reference, item.completion);
-      seconds->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      auto end = WallClock::now();
+      activity_.Record(start, end);
+      seconds->Observe(std::chrono::duration<double>(end - start).count());
       metrics_
           ->GetCounter("lightrl_reward_scored_total", "Completions scored, by verdict.",
                        {{"verdict", std::string(VerdictName(item.result.verdict))}})

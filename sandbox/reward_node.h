@@ -25,6 +25,7 @@
 #include "actors/cluster_config.h"
 #include "actors/handoff_queue.h"
 #include "actors/worker_session.h"
+#include "core/activity_log.h"
 #include "sandbox/scorer.h"
 
 namespace lightrl {
@@ -72,6 +73,7 @@ class RewardNode {
   MetricsRegistry* metrics_;
   std::unique_ptr<Sandbox> sandbox_;
   std::unique_ptr<Scorer> scorer_;
+  ActivityLog activity_;  // Scoring time, from every scoring thread.
   HandoffQueue<std::shared_ptr<Job>> jobs_;
   std::unique_ptr<Actor> actor_;
   std::unique_ptr<WorkerSession> session_;  // Actor thread only.
