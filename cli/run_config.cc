@@ -34,11 +34,12 @@ Status ParseLauncher(const ConfigNode& node, LauncherConfig* out) {
   return Status::Ok();
 }
 
-// learner.sft: {steps, examples_per_step, task: <name of a task>}.
+// learner.sft: {steps, examples_per_step, lr, task: <name of a task>}.
 Status ParseSft(const ConfigNode& node, const std::vector<TaskConfig>& tasks, SftWarmStart* out) {
-  RETURN_IF_ERROR(node.ExpectOnlyKeys({"steps", "examples_per_step", "task"}));
+  RETURN_IF_ERROR(node.ExpectOnlyKeys({"steps", "examples_per_step", "lr", "task"}));
   RETURN_IF_ERROR(node.Optional("steps", &out->steps, 0, 1 << 24));
   RETURN_IF_ERROR(node.Optional("examples_per_step", &out->examples_per_step, 1, 1 << 20));
+  RETURN_IF_ERROR(node.Optional("lr", &out->lr, 0.0, 1.0));
   if (out->steps == 0) return Status::Ok();
   std::string name = tasks.front().name;
   RETURN_IF_ERROR(node.Optional("task", &name));

@@ -135,6 +135,7 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
   if (!resumed && config.sft.steps > 0) {
     ASSIGN_OR_RETURN(std::unique_ptr<Task> task, MakeTask(config.sft.task));
     LOG(INFO) << "SFT warm start: " << config.sft.steps << " steps on task " << task->name();
+    if (config.sft.lr > 0) node->trainer_->optimizer().set_lr(config.sft.lr);
     for (int s = 0; s < config.sft.steps; ++s) {
       ASSIGN_OR_RETURN(std::vector<SftExample> examples,
                        SftExamples(*task, static_cast<int64_t>(s) * config.sft.examples_per_step,
@@ -142,6 +143,7 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
       ASSIGN_OR_RETURN(StepMetrics m, node->trainer_->TrainSft(examples));
       node->RecordMetrics(m, "sft");
     }
+    node->trainer_->optimizer().set_lr(config.trainer.optimizer.lr);
     if (!config.checkpoint_dir.empty()) RETURN_IF_ERROR(node->Checkpoint());
   }
   node->version_ = node->trainer_->version();

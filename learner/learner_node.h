@@ -36,6 +36,7 @@ namespace lightrl {
 struct SftWarmStart {
   int steps = 0;  // 0: no warm start.
   int examples_per_step = 32;
+  double lr = 0;  // 0: the RL learning rate; RL continues with its own rate afterwards.
   TaskConfig task;
 };
 
