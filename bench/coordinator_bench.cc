@@ -5,19 +5,24 @@
 // workers and a simulated learner speak the real protocol over real sockets (inproc and tcp
 // loopback), each on its own actor thread, and answer at once with fixed-size samples,
 // alternating rewards (so no group is dropped) and instant acks. Measured: groups trained per
-// second over the run (median of repeats after a warm-up), as a share of the message rate of
-// the transport itself (lightrl-bench-transport). Wrong results: a group trained twice, a step
-// missing, or accounting that does not balance.
+// second over the run (median of repeats after a warm-up) and the messages per second that
+// implies. The peer, measured in the same run on the same socket kind: the coordinator's smoke
+// workload, where as many echo workers answer request/reply pairs of the same average size
+// at once (the messaging layer without the pipeline); the ratio of the two message rates is
+// the pipeline's share of what the messaging layer carries. Wrong results: a group trained
+// twice, a step missing, accounting that does not balance, or an echo answered wrongly.
 #include <gflags/gflags.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <set>
 
 #include "actors/actor.h"
 #include "actors/coordinator.h"
+#include "actors/echo_worker.h"
 #include "actors/worker_session.h"
 #include "core/logging.h"
 
@@ -42,7 +47,8 @@ class SimulatedWorker {
         id_,
         [&, cluster, metrics](EventLoop& loop) -> Status {
           WorkerIdentity identity{id_, role_, 4, 0};
-          ASSIGN_OR_RETURN(session_, WorkerSession::Create(context, &loop, cluster, identity, metrics));
+          ASSIGN_OR_RETURN(session_,
+                           WorkerSession::Create(context, &loop, cluster, identity, metrics));
           session_->SetLoadProvider([this] { return WorkerLoad{version_, 0, 0}; });
           session_->OnRegistered([this](proto::Registered::Reader) {
             session_->GrantCredits(4);
@@ -139,26 +145,16 @@ struct Round {
   int64_t wrong;
 };
 
-Round RunRound(const std::string& endpoint) {
-  zmq::context_t context(1);
+// Starts a coordinator with `config` on its actor, then the workers that `start_workers`
+// makes, waits for the workload to finish, and returns its wall time; `inspect` runs on the
+// coordinator's thread before teardown.
+template <typename StartWorkers>
+double RunCoordinator(zmq::context_t& context, CoordinatorConfig config, StartWorkers start_workers,
+                      const std::function<void(const Coordinator&)>& inspect) {
   MetricsRegistry metrics;
-  ClusterConfig cluster;
-  cluster.coordinator_endpoint = endpoint;
-  CoordinatorConfig config;
-  config.cluster = cluster;
-  config.pipeline.emplace();
-  config.pipeline->steps = FLAGS_steps;
-  config.pipeline->groups_per_batch = FLAGS_groups_per_batch;
-  config.pipeline->group_size = FLAGS_group_size;
-  config.pipeline->ready_capacity = 4 * FLAGS_groups_per_batch;
-  config.pipeline->max_staleness = 1000000;
-  config.pipeline->eval.items = 0;
-  config.pipeline->progress_every_ms = 0;
-  config.tasks.emplace_back();
-  config.tasks.back().name = "add";
   std::unique_ptr<Coordinator> coordinator;
   std::promise<void> finished;
-  std::chrono::steady_clock::time_point start;
+  ClusterConfig cluster = config.cluster;
   auto actor = Actor::Start(
       "coordinator",
       [&](EventLoop& loop) -> Status {
@@ -169,34 +165,120 @@ Round RunRound(const std::string& endpoint) {
       },
       [&] { coordinator.reset(); });
   CHECK_OK(actor.status());
-  start = std::chrono::steady_clock::now();
-  std::vector<std::unique_ptr<SimulatedWorker>> workers;
-  MetricsRegistry worker_metrics;
-  auto learner = std::make_unique<SimulatedWorker>(context, cluster, "learner",
-                                                   proto::Role::LEARNER, &worker_metrics);
-  for (int i = 0; i < FLAGS_rollouts; ++i) {
-    workers.push_back(std::make_unique<SimulatedWorker>(
-        context, cluster, "rollout-" + std::to_string(i), proto::Role::ROLLOUT, &worker_metrics));
-  }
-  for (int i = 0; i < FLAGS_rewards; ++i) {
-    workers.push_back(std::make_unique<SimulatedWorker>(
-        context, cluster, "reward-" + std::to_string(i), proto::Role::REWARD, &worker_metrics));
-  }
+  auto start = std::chrono::steady_clock::now();
+  auto workers = start_workers(cluster);
   finished.get_future().wait();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  Round round{seconds, 0, learner->duplicates()};
-  CHECK_OK((*actor)->Call([&] {
-    const PipelineAccounting& a = coordinator->pipeline()->accounting();
-    round.groups = a.trained;
-    if (!a.balanced() || a.steps != FLAGS_steps ||
-        a.trained != static_cast<int64_t>(FLAGS_steps) * FLAGS_groups_per_batch) {
-      ++round.wrong;
-    }
-  }));
+  CHECK_OK((*actor)->Call([&] { inspect(*coordinator); }));
   workers.clear();
-  learner.reset();
   (*actor)->Stop();
+  return seconds;
+}
+
+Round RunPipelineRound(const std::string& endpoint) {
+  zmq::context_t context(1);
+  CoordinatorConfig config;
+  config.cluster.coordinator_endpoint = endpoint;
+  config.pipeline.emplace();
+  config.pipeline->steps = FLAGS_steps;
+  config.pipeline->groups_per_batch = FLAGS_groups_per_batch;
+  config.pipeline->group_size = FLAGS_group_size;
+  config.pipeline->ready_capacity = 4 * FLAGS_groups_per_batch;
+  config.pipeline->max_staleness = 1000000;
+  config.pipeline->eval.items = 0;
+  config.pipeline->progress_every_ms = 0;
+  config.tasks.emplace_back();
+  config.tasks.back().name = "add";
+  MetricsRegistry worker_metrics;
+  SimulatedWorker* learner = nullptr;
+  Round round{0, 0, 0};
+  round.seconds = RunCoordinator(
+      context, config,
+      [&](const ClusterConfig& cluster) {
+        std::vector<std::unique_ptr<SimulatedWorker>> workers;
+        workers.push_back(std::make_unique<SimulatedWorker>(context, cluster, "learner",
+                                                            proto::Role::LEARNER, &worker_metrics));
+        learner = workers.back().get();
+        for (int i = 0; i < FLAGS_rollouts; ++i) {
+          workers.push_back(
+              std::make_unique<SimulatedWorker>(context, cluster, "rollout-" + std::to_string(i),
+                                                proto::Role::ROLLOUT, &worker_metrics));
+        }
+        for (int i = 0; i < FLAGS_rewards; ++i) {
+          workers.push_back(
+              std::make_unique<SimulatedWorker>(context, cluster, "reward-" + std::to_string(i),
+                                                proto::Role::REWARD, &worker_metrics));
+        }
+        return workers;
+      },
+      [&](const Coordinator& coordinator) {
+        const PipelineAccounting& a = coordinator.pipeline()->accounting();
+        round.groups = a.trained;
+        if (!a.balanced() || a.steps != FLAGS_steps ||
+            a.trained != static_cast<int64_t>(FLAGS_steps) * FLAGS_groups_per_batch) {
+          ++round.wrong;
+        }
+        round.wrong += learner->duplicates();
+      });
   return round;
+}
+
+// Messages of the pipeline per trained group: request + rollout, reward request + result, a
+// credit grant for each answer, and 1/B of a batch, its ack and the learner's credit.
+double PipelineMessagesPerGroup() { return 6.0 + 3.0 / FLAGS_groups_per_batch; }
+
+// The peer: echo request/reply pairs (plus the credit each answer returns), as many as the
+// pipeline round sends, with payloads of its average message size, answered at once by as many
+// echo workers as the pipeline has workers. Returns messages per second; adds wrong answers.
+double RunEchoRound(const std::string& endpoint, int64_t* wrong) {
+  zmq::context_t context(1);
+  CoordinatorConfig config;
+  config.cluster.coordinator_endpoint = endpoint;
+  const int workers = FLAGS_rollouts + FLAGS_rewards + 1;
+  const int64_t groups = static_cast<int64_t>(FLAGS_steps) * FLAGS_groups_per_batch;
+  // A group's bytes on the wire: the rollout (ids, log-probs, versions: 12 bytes a token)
+  // once to the coordinator and once to the reward worker, then once more in the batch.
+  const double group_bytes = 3.0 * FLAGS_group_size * FLAGS_tokens * 12;
+  config.echo_probe.emplace();
+  config.echo_probe->workers = workers;
+  config.echo_probe->probes = groups * 2;  // Two request/reply pairs per group.
+  config.echo_probe->payload_bytes = static_cast<int>(group_bytes / PipelineMessagesPerGroup());
+  config.echo_probe->pending_capacity = 4 * workers;
+  MetricsRegistry worker_metrics;
+  int64_t answered = 0;
+  double seconds = RunCoordinator(
+      context, config,
+      [&](const ClusterConfig& cluster) {
+        std::vector<std::unique_ptr<Actor>> actors;
+        for (int i = 0; i < workers; ++i) {
+          EchoWorkerConfig echo;
+          echo.identity = {"echo-" + std::to_string(i), proto::Role::ECHO, 4, 0};
+          auto worker = std::make_shared<std::unique_ptr<EchoWorker>>();
+          auto actor = Actor::Start(
+              echo.identity.worker_id,
+              [&, cluster, echo, worker](EventLoop& loop) -> Status {
+                ASSIGN_OR_RETURN(
+                    *worker, EchoWorker::Create(context, &loop, cluster, echo, &worker_metrics));
+                return Status::Ok();
+              },
+              [worker] { worker->reset(); });
+          CHECK_OK(actor.status());
+          actors.push_back(std::move(*actor));
+        }
+        return actors;
+      },
+      [&](const Coordinator& coordinator) {
+        const EchoProbeReport& report = *coordinator.echo_report();
+        answered = report.answered;
+        *wrong += report.mismatched + report.duplicates +
+                  (report.answered != config.echo_probe->probes ? 1 : 0);
+      });
+  return answered * 3.0 / seconds;  // Request, reply, credit.
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
 }
 
 }  // namespace
@@ -206,27 +288,28 @@ int main(int argc, char** argv) {
   using namespace lightrl;
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   SetMinLogLevel(LogLevel::kWarning);
-  std::printf("lightrl-bench-coordinator: %d simulated rollout actors, %d reward workers, "
-              "1 learner; %d steps x %d groups x %d samples x %d tokens per round\n",
-              FLAGS_rollouts, FLAGS_rewards, FLAGS_steps, FLAGS_groups_per_batch,
-              FLAGS_group_size, FLAGS_tokens);
-  std::printf("%-8s %12s %14s %10s\n", "socket", "groups/s", "messages/s", "wrong");
+  std::printf(
+      "lightrl-bench-coordinator: %d simulated rollout actors, %d reward workers, "
+      "1 learner; %d steps x %d groups x %d samples x %d tokens per round\n",
+      FLAGS_rollouts, FLAGS_rewards, FLAGS_steps, FLAGS_groups_per_batch, FLAGS_group_size,
+      FLAGS_tokens);
+  std::printf("%-8s %12s %14s %16s %8s %8s\n", "socket", "groups/s", "messages/s",
+              "echo messages/s", "ratio", "wrong");
   int64_t wrong = 0;
   for (const char* endpoint : {"inproc://bench-coordinator", "tcp://127.0.0.1:0"}) {
-    RunRound(endpoint);  // Warm-up.
-    std::vector<double> rates;
+    RunPipelineRound(endpoint);  // Warm-up.
+    RunEchoRound(endpoint, &wrong);
+    std::vector<double> groups, echo;
     for (int r = 0; r < FLAGS_repeats; ++r) {
-      Round round = RunRound(endpoint);
-      rates.push_back(static_cast<double>(round.groups) / round.seconds);
+      Round round = RunPipelineRound(endpoint);
+      groups.push_back(static_cast<double>(round.groups) / round.seconds);
       wrong += round.wrong;
+      echo.push_back(RunEchoRound(endpoint, &wrong));
     }
-    std::sort(rates.begin(), rates.end());
-    double groups = rates[rates.size() / 2];
-    // Per group: request + rollout, reward request + result, plus 1/B of a batch and its ack,
-    // plus the credit grants (one per request answered).
-    double messages = groups * (6.0 + 3.0 / FLAGS_groups_per_batch);
-    std::printf("%-8s %12.0f %14.0f %10lld\n", std::string(endpoint).substr(0, 6).c_str(), groups,
-                messages, static_cast<long long>(wrong));
+    const double messages = Median(groups) * PipelineMessagesPerGroup();
+    std::printf("%-8s %12.0f %14.0f %16.0f %8.2f %8lld\n",
+                std::string(endpoint).substr(0, 6).c_str(), Median(groups), messages, Median(echo),
+                messages / Median(echo), static_cast<long long>(wrong));
   }
   std::printf("coordinator: wrong %lld: %s\n", static_cast<long long>(wrong),
               wrong == 0 ? "PASS" : "FAIL");
