@@ -396,6 +396,11 @@ TEST(TrainingTest, ConfigErrorsNameFileKeyAndReason) {
       testing::BuildPath("lightrl") + " reward --config=" + run.config + " --set='model=null'", "");
   EXPECT_EQ(result->exit_code, 2);
   EXPECT_THAT(result->output, HasSubstr(run.config + ": model: required section is missing"));
+  result = testing::RunCommand(testing::BuildPath("lightrl") + " learner --config=" + run.config +
+                                   " --set='learner.sft={steps: 2, lr: 3}'",
+                               "");
+  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_THAT(result->output, HasSubstr(run.config + ": learner.sft.lr: must be in [0, 1], got 3"));
 }
 
 }  // namespace
