@@ -240,10 +240,16 @@ StatusOr<StepMetrics> PolicyTrainer::TrainRl(const std::vector<TrainGroup>& grou
     packed.push_back(Pack(groups, std::span<const SequenceRef>(refs).subspan(begin, end - begin)));
   }
   std::vector<float> train_probe, rollout_probe;  // Precision signal: current-version tokens.
+  // Only sequences generated wholly by the current version: a token sampled after a
+  // mid-generation weight switch is tagged with the new version but conditioned on a prefix
+  // the old one processed, so no single version reproduces it.
   auto probe = [&](const PackedPart& part, std::span<const float> recomputed) {
     for (const LossSequence& s : part.sequences) {
+      if (!std::all_of(part.versions.begin() + s.begin, part.versions.begin() + s.end,
+                       [&](uint32_t v) { return v == version_; })) {
+        continue;
+      }
       for (int t = s.begin; t < s.end; ++t) {
-        if (part.versions[t] != version_) continue;
         train_probe.push_back(recomputed[t]);
         rollout_probe.push_back(part.behaviour[t]);
       }
