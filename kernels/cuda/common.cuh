@@ -58,6 +58,22 @@ __device__ inline T BlockSum(T v) {
 
 __device__ inline float Sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
+// Runs body(i) for i in [0, n) on ctx's stream, a grid-stride loop of 256-thread blocks.
+template <typename Body>
+__global__ void ForEachIndexKernel(int64_t n, Body body) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    body(i);
+  }
+}
+
+template <typename Body>
+void ForEachIndex(const CudaContext& ctx, int64_t n, Body body) {
+  if (n <= 0) return;
+  ForEachIndexKernel<<<GridFor(n, 256), 256, 0, ctx.stream()>>>(n, body);
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace lightrl::kernels::cuda::internal
 
 #endif  // LIGHTRL_KERNELS_CUDA_COMMON_CUH_

@@ -4,21 +4,6 @@
 namespace lightrl::kernels::cuda {
 namespace {
 
-template <typename Body>
-__global__ void ForEachIndexKernel(int64_t n, Body body) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    body(i);
-  }
-}
-
-template <typename Body>
-void ForEachIndex(const CudaContext& ctx, int64_t n, Body body) {
-  if (n <= 0) return;
-  ForEachIndexKernel<<<internal::GridFor(n, 256), 256, 0, ctx.stream()>>>(n, body);
-  LIGHTRL_CUDA_CHECK_LAUNCH();
-}
-
 __global__ void EmbeddingBackwardKernel(const float* d, int hidden, const int32_t* tokens,
                                         const int32_t* offsets, const int32_t* rows,
                                         float* table_grad) {
@@ -36,17 +21,17 @@ __global__ void EmbeddingBackwardKernel(const float* d, int hidden, const int32_
 
 void Blend(const CudaContext& ctx, const float* a, float alpha, const float* b, float beta,
            size_t n, float* out) {
-  ForEachIndex(ctx, static_cast<int64_t>(n),
+  internal::ForEachIndex(ctx, static_cast<int64_t>(n),
                [=] __device__(int64_t i) { out[i] = a[i] * alpha + b[i] * beta; });
 }
 
 void Scale(const CudaContext& ctx, const float* in, float s, size_t n, float* out) {
-  ForEachIndex(ctx, static_cast<int64_t>(n), [=] __device__(int64_t i) { out[i] = in[i] * s; });
+  internal::ForEachIndex(ctx, static_cast<int64_t>(n), [=] __device__(int64_t i) { out[i] = in[i] * s; });
 }
 
 void GatherRows(const CudaContext& ctx, const float* in, const int32_t* rows, int count, int cols,
                 float* out) {
-  ForEachIndex(ctx, static_cast<int64_t>(count) * cols, [=] __device__(int64_t i) {
+  internal::ForEachIndex(ctx, static_cast<int64_t>(count) * cols, [=] __device__(int64_t i) {
     const int64_t r = i / cols, c = i % cols;
     out[i] = in[static_cast<int64_t>(rows[r]) * cols + c];
   });
@@ -54,7 +39,7 @@ void GatherRows(const CudaContext& ctx, const float* in, const int32_t* rows, in
 
 void ScatterRows(const CudaContext& ctx, const float* in, const int32_t* rows, int count, int cols,
                  float* out) {
-  ForEachIndex(ctx, static_cast<int64_t>(count) * cols, [=] __device__(int64_t i) {
+  internal::ForEachIndex(ctx, static_cast<int64_t>(count) * cols, [=] __device__(int64_t i) {
     const int64_t r = i / cols, c = i % cols;
     out[static_cast<int64_t>(rows[r]) * cols + c] = in[i];
   });

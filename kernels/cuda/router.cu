@@ -144,21 +144,6 @@ __global__ void DispatchKernel(const int32_t* indices, int pairs, int experts,
   }
 }
 
-template <typename Body>
-__global__ void ForEachIndexKernel(int64_t n, Body body) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    body(i);
-  }
-}
-
-template <typename Body>
-void ForEachIndex(const CudaContext& ctx, int64_t n, Body body) {
-  if (n <= 0) return;
-  ForEachIndexKernel<<<internal::GridFor(n, 256), 256, 0, ctx.stream()>>>(n, body);
-  LIGHTRL_CUDA_CHECK_LAUNCH();
-}
-
 __global__ void CombineBackwardKernel(const float* dz, const float* expert_out,
                                       const int32_t* slot_position, const float* weights, int pairs,
                                       int top_k, int hidden, float* d_expert_out, float* dweights) {
@@ -225,7 +210,7 @@ void DispatchByExpert(const CudaContext& ctx, const int32_t* indices, int pairs,
 
 void GatherForExperts(const CudaContext& ctx, const float* x, int rows, int top_k, int hidden,
                       const int32_t* slot_position, float* gathered) {
-  ForEachIndex(ctx, static_cast<int64_t>(rows) * top_k * hidden, [=] __device__(int64_t i) {
+  internal::ForEachIndex(ctx, static_cast<int64_t>(rows) * top_k * hidden, [=] __device__(int64_t i) {
     const int64_t p = i / hidden, c = i % hidden;
     gathered[static_cast<int64_t>(slot_position[p]) * hidden + c] = x[(p / top_k) * hidden + c];
   });
@@ -234,7 +219,7 @@ void GatherForExperts(const CudaContext& ctx, const float* x, int rows, int top_
 void CombineExperts(const CudaContext& ctx, const float* expert_out, const int32_t* slot_position,
                     const int32_t* indices, const float* weights, int rows, int top_k, int hidden,
                     float* z) {
-  ForEachIndex(ctx, static_cast<int64_t>(rows) * hidden, [=] __device__(int64_t i) {
+  internal::ForEachIndex(ctx, static_cast<int64_t>(rows) * hidden, [=] __device__(int64_t i) {
     const int64_t r = i / hidden, c = i % hidden;
     const int64_t first = r * top_k;
     float sum = 0;
@@ -266,7 +251,7 @@ void CombineExpertsBackward(const CudaContext& ctx, const float* dz, const float
 void GatherForExpertsBackward(const CudaContext& ctx, const float* d_gathered,
                               const int32_t* slot_position, int rows, int top_k, int hidden,
                               float* dx) {
-  ForEachIndex(ctx, static_cast<int64_t>(rows) * hidden, [=] __device__(int64_t i) {
+  internal::ForEachIndex(ctx, static_cast<int64_t>(rows) * hidden, [=] __device__(int64_t i) {
     const int64_t r = i / hidden, c = i % hidden;
     float sum = dx[i];
     for (int s = 0; s < top_k; ++s) {
