@@ -15,10 +15,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/cuda_optimizer.h"
@@ -148,6 +150,34 @@ std::vector<std::string> Lines(const std::string& path) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+TEST(NcclIdTest, HexRoundTripAndBadText) {
+  ncclUniqueId id;
+  for (size_t i = 0; i < sizeof(id.internal); ++i) id.internal[i] = static_cast<char>(i * 37);
+  const std::string hex = NcclIdToHex(id);
+  auto back = ParseNcclId(hex);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(std::memcmp(back->internal, id.internal, sizeof(id.internal)), 0);
+
+  const auto short_id = ParseNcclId(hex.substr(1));
+  EXPECT_EQ(short_id.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(short_id.status().message().find("hex digits"), std::string::npos);
+  std::string bad = hex;
+  bad[5] = 'g';
+  const auto bad_digit = ParseNcclId(bad);
+  EXPECT_EQ(bad_digit.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_digit.status().message().find("'g' at 5"), std::string::npos);
+}
+
+TEST(NcclDataParallelTest, RankOutsideTheWorldIsAnError) {
+  ncclUniqueId id{};
+  for (const auto& [rank, world] : {std::pair{2, 2}, std::pair{-1, 2}, std::pair{0, 0}}) {
+    // Checked before the model or NCCL is touched.
+    const auto dp = NcclDataParallel::Create(nullptr, id, rank, world);
+    EXPECT_EQ(dp.status().code(), StatusCode::kInvalidArgument) << rank << "/" << world;
+    EXPECT_NE(dp.status().message().find("outside a world"), std::string::npos);
+  }
 }
 
 TEST(NcclDataParallelTest, ReplicasStayIdenticalAndMatchOneGpu) {
