@@ -49,8 +49,9 @@ class Guarded {
   }
   // A copy of `values` (guards around it).
   Guarded(const CudaContext& ctx, std::span<const T> values) : ctx_(ctx), n_(values.size()) {
-    std::vector<T> host(n_ + 2 * kGuardWords, Fill(kGuardBits));
-    std::copy(values.begin(), values.end(), host.begin() + kGuardWords);
+    std::vector<T> host(kGuardWords, Fill(kGuardBits));
+    host.insert(host.end(), values.begin(), values.end());
+    host.resize(n_ + 2 * kGuardWords, Fill(kGuardBits));
     Upload(host);
   }
   T* data() { return buffer_.data() + kGuardWords; }
