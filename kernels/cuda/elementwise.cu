@@ -22,11 +22,12 @@ __global__ void EmbeddingBackwardKernel(const float* d, int hidden, const int32_
 void Blend(const CudaContext& ctx, const float* a, float alpha, const float* b, float beta,
            size_t n, float* out) {
   internal::ForEachIndex(ctx, static_cast<int64_t>(n),
-               [=] __device__(int64_t i) { out[i] = a[i] * alpha + b[i] * beta; });
+                         [=] __device__(int64_t i) { out[i] = a[i] * alpha + b[i] * beta; });
 }
 
 void Scale(const CudaContext& ctx, const float* in, float s, size_t n, float* out) {
-  internal::ForEachIndex(ctx, static_cast<int64_t>(n), [=] __device__(int64_t i) { out[i] = in[i] * s; });
+  internal::ForEachIndex(ctx, static_cast<int64_t>(n),
+                         [=] __device__(int64_t i) { out[i] = in[i] * s; });
 }
 
 void GatherRows(const CudaContext& ctx, const float* in, const int32_t* rows, int count, int cols,

@@ -210,10 +210,11 @@ void DispatchByExpert(const CudaContext& ctx, const int32_t* indices, int pairs,
 
 void GatherForExperts(const CudaContext& ctx, const float* x, int rows, int top_k, int hidden,
                       const int32_t* slot_position, float* gathered) {
-  internal::ForEachIndex(ctx, static_cast<int64_t>(rows) * top_k * hidden, [=] __device__(int64_t i) {
-    const int64_t p = i / hidden, c = i % hidden;
-    gathered[static_cast<int64_t>(slot_position[p]) * hidden + c] = x[(p / top_k) * hidden + c];
-  });
+  internal::ForEachIndex(
+      ctx, static_cast<int64_t>(rows) * top_k * hidden, [=] __device__(int64_t i) {
+        const int64_t p = i / hidden, c = i % hidden;
+        gathered[static_cast<int64_t>(slot_position[p]) * hidden + c] = x[(p / top_k) * hidden + c];
+      });
 }
 
 void CombineExperts(const CudaContext& ctx, const float* expert_out, const int32_t* slot_position,
