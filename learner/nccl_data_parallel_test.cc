@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <span>
@@ -193,7 +194,7 @@ TEST(NcclDataParallelTest, ReplicasStayIdenticalAndMatchOneGpu) {
   auto id = NewNcclId();
   ASSERT_TRUE(id.ok()) << id.status();
   const std::string out = ::testing::TempDir() + "/nccl_dp_" + std::to_string(getpid());
-  ASSERT_EQ(system(("mkdir -p " + out).c_str()), 0);
+  std::filesystem::create_directories(out);
   std::vector<pid_t> workers;
   for (int rank = 0; rank < gpus; ++rank) {
     std::vector<std::string> env_strings = {
@@ -249,6 +250,7 @@ TEST(NcclDataParallelTest, ReplicasStayIdenticalAndMatchOneGpu) {
       gpus, kSteps, grad_error, weight_error);
   EXPECT_LE(grad_error, 1e-5);
   EXPECT_LE(weight_error, 1e-2);
+  std::filesystem::remove_all(out);
 }
 
 }  // namespace
