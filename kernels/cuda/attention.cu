@@ -1,0 +1,532 @@
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/cuda/attention.h"
+#include "kernels/cuda/common.cuh"
+
+namespace lightrl::kernels::cuda {
+namespace {
+
+constexpr int kThreads = 256;  // 16 × 16: thread (ty, tx) owns rows ty+16r, columns tx+16q
+constexpr int kTile = 64;
+constexpr int kScorePitch = kTile + 1;
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// A 64-row tile of one sequence: rows [start + t0, start + min(t0 + 64, len)).
+struct Tile {
+  int32_t start;
+  int32_t len;
+  int32_t t0;
+  int32_t pad;
+};
+
+// Loads rows [t0, t0+64) of a sequence's head (zero beyond len or d) into tile[64][kDim+1].
+template <int kDim>
+__device__ inline void LoadRows(const float* base, int64_t ld, int64_t col0, const Tile& t, int d,
+                                float* tile) {
+  for (int idx = threadIdx.x; idx < kTile * kDim; idx += kThreads) {
+    const int rr = idx / kDim, col = idx % kDim, row = t.t0 + rr;
+    float value = 0;
+    if (row < t.len && col < d)
+      value = base[(t.start + static_cast<int64_t>(row)) * ld + col0 + col];
+    tile[rr * (kDim + 1) + col] = value;
+  }
+}
+
+// s[r][q] = Σ_k a[(ty+16r)][k] · b[(tx+16q)][k] over kDim columns of two [64][kDim+1] tiles.
+template <int kDim>
+__device__ inline void TileDot(const float* a, const float* b, float s[4][4]) {
+  const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+#pragma unroll
+  for (int r = 0; r < 4; ++r)
+#pragma unroll
+    for (int q = 0; q < 4; ++q) s[r][q] = 0;
+#pragma unroll 4
+  for (int k = 0; k < kDim; ++k) {
+    float av[4], bv[4];
+#pragma unroll
+    for (int r = 0; r < 4; ++r) av[r] = a[(ty + 16 * r) * (kDim + 1) + k];
+#pragma unroll
+    for (int q = 0; q < 4; ++q) bv[q] = b[(tx + 16 * q) * (kDim + 1) + k];
+#pragma unroll
+    for (int r = 0; r < 4; ++r)
+#pragma unroll
+      for (int q = 0; q < 4; ++q) s[r][q] += av[r] * bv[q];
+  }
+}
+
+// acc[r][q] += Σ_j p[(ty+16r)][j] · x[j][(tx+16q)] for a [64][65] p and a [64][kDim+1] x.
+template <int kDim>
+__device__ inline void AccumulateProduct(const float* p, const float* x, float acc[4][kDim / 16]) {
+  const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+#pragma unroll 4
+  for (int j = 0; j < kTile; ++j) {
+    float pv[4], xv[kDim / 16];
+#pragma unroll
+    for (int r = 0; r < 4; ++r) pv[r] = p[(ty + 16 * r) * kScorePitch + j];
+#pragma unroll
+    for (int q = 0; q < kDim / 16; ++q) xv[q] = x[j * (kDim + 1) + tx + 16 * q];
+#pragma unroll
+    for (int r = 0; r < 4; ++r)
+#pragma unroll
+      for (int q = 0; q < kDim / 16; ++q) acc[r][q] += pv[r] * xv[q];
+  }
+}
+
+// Reductions over the 16 threads that share a row (one half-warp).
+__device__ inline float RowMax(float v) {
+#pragma unroll
+  for (int offset = 8; offset > 0; offset /= 2)
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+__device__ inline float RowSum(float v) {
+#pragma unroll
+  for (int offset = 8; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+template <int kDim>
+__global__ void __launch_bounds__(kThreads)
+    ForwardKernel(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
+                  int64_t ldv, const Tile* tiles, int heads, int group, int d, float scale,
+                  float* out, float* lse) {
+  constexpr int kPitch = kDim + 1;
+  extern __shared__ float shared[];
+  float* qs = shared;
+  float* ks = qs + kTile * kPitch;
+  float* vs = ks + kTile * kPitch;
+  float* ps = vs + kTile * kPitch;
+  const Tile t = tiles[blockIdx.x];
+  const int h = blockIdx.y, g = h / group;
+  const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+  LoadRows<kDim>(q, ldq, static_cast<int64_t>(h) * d, t, d, qs);
+  float acc[4][kDim / 16] = {};
+  float row_max[4], row_sum[4];
+#pragma unroll
+  for (int r = 0; r < 4; ++r) {
+    row_max[r] = kNegInf;
+    row_sum[r] = 0;
+  }
+  for (int j0 = 0; j0 <= t.t0; j0 += kTile) {
+    __syncthreads();
+    const Tile keys{t.start, t.len, j0, 0};
+    LoadRows<kDim>(k, ldk, static_cast<int64_t>(g) * d, keys, d, ks);
+    LoadRows<kDim>(v, ldv, static_cast<int64_t>(g) * d, keys, d, vs);
+    __syncthreads();
+    float s[4][4];
+    TileDot<kDim>(qs, ks, s);
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int i = t.t0 + ty + 16 * r;
+      float tile_max = kNegInf;
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const int j = j0 + tx + 16 * c;
+        s[r][c] = (j <= i && j < t.len) ? s[r][c] * scale : kNegInf;
+        tile_max = fmaxf(tile_max, s[r][c]);
+      }
+      const float new_max = fmaxf(row_max[r], RowMax(tile_max));
+      const float rescale = expf(row_max[r] - new_max);
+      float tile_sum = 0;
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const float p = expf(s[r][c] - new_max);
+        tile_sum += p;
+        ps[(ty + 16 * r) * kScorePitch + tx + 16 * c] = p;
+      }
+      row_sum[r] = row_sum[r] * rescale + RowSum(tile_sum);
+      row_max[r] = new_max;
+#pragma unroll
+      for (int c = 0; c < kDim / 16; ++c) acc[r][c] *= rescale;
+    }
+    __syncthreads();
+    AccumulateProduct<kDim>(ps, vs, acc);
+  }
+#pragma unroll
+  for (int r = 0; r < 4; ++r) {
+    const int i = t.t0 + ty + 16 * r;
+    if (i >= t.len) continue;
+    const int64_t row = t.start + static_cast<int64_t>(i);
+    float* o = out + row * heads * d + static_cast<int64_t>(h) * d;
+#pragma unroll
+    for (int c = 0; c < kDim / 16; ++c) {
+      const int col = tx + 16 * c;
+      if (col < d) o[col] = acc[r][c] / row_sum[r];
+    }
+    if (tx == 0) lse[row * heads + h] = row_max[r] + logf(row_sum[r]);
+  }
+}
+
+// delta[row, h] = Σ_c dout[row, h, c] · out[row, h, c]; one warp per (row, head).
+__global__ void DeltaKernel(const float* out, const float* dout, int64_t pairs, int d,
+                            float* delta) {
+  const int64_t pair =
+      (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / internal::kWarp;
+  const int lane = threadIdx.x % internal::kWarp;
+  if (pair >= pairs) return;
+  float sum = 0;
+  for (int c = lane; c < d; c += internal::kWarp) sum += dout[pair * d + c] * out[pair * d + c];
+  sum = internal::WarpSum(sum);
+  if (lane == 0) delta[pair] = sum;
+}
+
+template <int kDim>
+__global__ void __launch_bounds__(kThreads)
+    BackwardDqKernel(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
+                     int64_t ldv, const float* lse, const float* delta, const float* dout,
+                     const Tile* tiles, int heads, int group, int d, float scale, float* dq) {
+  constexpr int kPitch = kDim + 1;
+  extern __shared__ float shared[];
+  float* qs = shared;
+  float* dos = qs + kTile * kPitch;
+  float* ks = dos + kTile * kPitch;
+  float* vs = ks + kTile * kPitch;
+  float* ds = vs + kTile * kPitch;
+  const Tile t = tiles[blockIdx.x];
+  const int h = blockIdx.y, g = h / group;
+  const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+  const int64_t ldo = static_cast<int64_t>(heads) * d;
+  LoadRows<kDim>(q, ldq, static_cast<int64_t>(h) * d, t, d, qs);
+  LoadRows<kDim>(dout, ldo, static_cast<int64_t>(h) * d, t, d, dos);
+  float row_lse[4], row_delta[4];
+#pragma unroll
+  for (int r = 0; r < 4; ++r) {
+    const int i = t.t0 + ty + 16 * r;
+    const int64_t row = t.start + static_cast<int64_t>(min(i, t.len - 1));
+    row_lse[r] = lse[row * heads + h];
+    row_delta[r] = delta[row * heads + h];
+  }
+  float acc[4][kDim / 16] = {};
+  for (int j0 = 0; j0 <= t.t0; j0 += kTile) {
+    __syncthreads();
+    const Tile keys{t.start, t.len, j0, 0};
+    LoadRows<kDim>(k, ldk, static_cast<int64_t>(g) * d, keys, d, ks);
+    LoadRows<kDim>(v, ldv, static_cast<int64_t>(g) * d, keys, d, vs);
+    __syncthreads();
+    float s[4][4], dp[4][4];
+    TileDot<kDim>(qs, ks, s);
+    TileDot<kDim>(dos, vs, dp);
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int i = t.t0 + ty + 16 * r;
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const int j = j0 + tx + 16 * c;
+        const bool keep = j <= i && i < t.len;
+        const float p = keep ? expf(s[r][c] * scale - row_lse[r]) : 0.0f;
+        ds[(ty + 16 * r) * kScorePitch + tx + 16 * c] = p * (dp[r][c] - row_delta[r]) * scale;
+      }
+    }
+    __syncthreads();
+    AccumulateProduct<kDim>(ds, ks, acc);
+  }
+#pragma unroll
+  for (int r = 0; r < 4; ++r) {
+    const int i = t.t0 + ty + 16 * r;
+    if (i >= t.len) continue;
+    float* o = dq + (t.start + static_cast<int64_t>(i)) * ldq + static_cast<int64_t>(h) * d;
+#pragma unroll
+    for (int c = 0; c < kDim / 16; ++c) {
+      const int col = tx + 16 * c;
+      if (col < d) o[col] = acc[r][c];
+    }
+  }
+}
+
+// One key tile of one kv head: dk and dv summed over the group's query heads and every
+// query tile at or after the key tile.
+template <int kDim>
+__global__ void __launch_bounds__(kThreads)
+    BackwardDkvKernel(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
+                      int64_t ldv, const float* lse, const float* delta, const float* dout,
+                      const Tile* tiles, int heads, int group, int d, float scale, float* dk,
+                      float* dv) {
+  constexpr int kPitch = kDim + 1;
+  extern __shared__ float shared[];
+  float* ks = shared;
+  float* vs = ks + kTile * kPitch;
+  float* qs = vs + kTile * kPitch;
+  float* dos = qs + kTile * kPitch;
+  float* pt = dos + kTile * kPitch;          // [key][query]
+  float* dst = pt + kTile * kScorePitch;     // [key][query]
+  float* stats = dst + kTile * kScorePitch;  // lse then delta of the query tile
+  const Tile t = tiles[blockIdx.x];
+  const int g = blockIdx.y;
+  const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+  const int64_t ldo = static_cast<int64_t>(heads) * d;
+  LoadRows<kDim>(k, ldk, static_cast<int64_t>(g) * d, t, d, ks);
+  LoadRows<kDim>(v, ldv, static_cast<int64_t>(g) * d, t, d, vs);
+  float dk_acc[4][kDim / 16] = {}, dv_acc[4][kDim / 16] = {};
+  for (int h = g * group; h < (g + 1) * group; ++h) {
+    for (int i0 = t.t0; i0 < t.len; i0 += kTile) {
+      __syncthreads();
+      const Tile queries{t.start, t.len, i0, 0};
+      LoadRows<kDim>(q, ldq, static_cast<int64_t>(h) * d, queries, d, qs);
+      LoadRows<kDim>(dout, ldo, static_cast<int64_t>(h) * d, queries, d, dos);
+      if (threadIdx.x < kTile) {
+        const int i = i0 + threadIdx.x;
+        const int64_t row = t.start + static_cast<int64_t>(min(i, t.len - 1));
+        stats[threadIdx.x] = lse[row * heads + h];
+        stats[kTile + threadIdx.x] = delta[row * heads + h];
+      }
+      __syncthreads();
+      float s[4][4], dp[4][4];
+      TileDot<kDim>(ks, qs, s);  // s[key r][query c]
+      TileDot<kDim>(vs, dos, dp);
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        const int j = t.t0 + ty + 16 * r;
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          const int qi = tx + 16 * c, i = i0 + qi;
+          const bool keep = j <= i && i < t.len && j < t.len;
+          const float p = keep ? expf(s[r][c] * scale - stats[qi]) : 0.0f;
+          pt[(ty + 16 * r) * kScorePitch + qi] = p;
+          dst[(ty + 16 * r) * kScorePitch + qi] = p * (dp[r][c] - stats[kTile + qi]) * scale;
+        }
+      }
+      __syncthreads();
+      AccumulateProduct<kDim>(pt, dos, dv_acc);
+      AccumulateProduct<kDim>(dst, qs, dk_acc);
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < 4; ++r) {
+    const int j = t.t0 + ty + 16 * r;
+    if (j >= t.len) continue;
+    const int64_t row = t.start + static_cast<int64_t>(j);
+    float* dko = dk + row * ldk + static_cast<int64_t>(g) * d;
+    float* dvo = dv + row * ldv + static_cast<int64_t>(g) * d;
+#pragma unroll
+    for (int c = 0; c < kDim / 16; ++c) {
+      const int col = tx + 16 * c;
+      if (col < d) {
+        dko[col] = dk_acc[r][c];
+        dvo[col] = dv_acc[r][c];
+      }
+    }
+  }
+}
+
+__global__ void KvCacheWriteKernel(const float* k, int64_t ldk, const float* v, int64_t ldv,
+                                   int rows, const int32_t* slots, const int32_t* positions,
+                                   int width, KvCacheView cache) {
+  const int64_t total = static_cast<int64_t>(rows) * width;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t r = i / width, c = i % width;
+    const int64_t at = (static_cast<int64_t>(slots[r]) * cache.capacity + positions[r]) * width + c;
+    cache.keys[at] = k[r * ldk + c];
+    cache.values[at] = v[r * ldv + c];
+  }
+}
+
+constexpr int kDecodeWarps = 4;
+
+// One (row, head) per CTA; warp w takes cached positions w, w+4, ... with an online
+// softmax, then the warps' partial results are merged.
+template <int kDim>
+__global__ void DecodeKernel(const float* q, int64_t ldq, const int32_t* slots,
+                             const int32_t* lengths, int heads, int group, int d, float scale,
+                             KvCacheView cache, int kv_width, float* out, float* lse) {
+  constexpr int kPerLane = kDim / internal::kWarp;
+  __shared__ float warp_max[kDecodeWarps], warp_sum[kDecodeWarps];
+  __shared__ float warp_acc[kDecodeWarps][kDim];
+  const int64_t row = blockIdx.x;
+  const int h = blockIdx.y, g = h / group;
+  const int lane = threadIdx.x % internal::kWarp, warp = threadIdx.x / internal::kWarp;
+  const float* qr = q + row * ldq + static_cast<int64_t>(h) * d;
+  float qv[kPerLane], acc[kPerLane];
+#pragma unroll
+  for (int u = 0; u < kPerLane; ++u) {
+    const int c = lane + internal::kWarp * u;
+    qv[u] = c < d ? qr[c] : 0.0f;
+    acc[u] = 0;
+  }
+  const int n = lengths[row];
+  const int64_t slot_base = static_cast<int64_t>(slots[row]) * cache.capacity;
+  float m = kNegInf, l = 0;
+  for (int j = warp; j < n; j += kDecodeWarps) {
+    const int64_t at = (slot_base + j) * kv_width + static_cast<int64_t>(g) * d;
+    float dot = 0;
+#pragma unroll
+    for (int u = 0; u < kPerLane; ++u) {
+      const int c = lane + internal::kWarp * u;
+      if (c < d) dot += qv[u] * cache.keys[at + c];
+    }
+    const float s = internal::WarpSum(dot) * scale;
+    const float new_max = fmaxf(m, s);
+    const float rescale = expf(m - new_max);
+    const float p = expf(s - new_max);
+    l = l * rescale + p;
+#pragma unroll
+    for (int u = 0; u < kPerLane; ++u) {
+      const int c = lane + internal::kWarp * u;
+      acc[u] = acc[u] * rescale + (c < d ? p * cache.values[at + c] : 0.0f);
+    }
+    m = new_max;
+  }
+  if (lane == 0) {
+    warp_max[warp] = m;
+    warp_sum[warp] = l;
+  }
+#pragma unroll
+  for (int u = 0; u < kPerLane; ++u) warp_acc[warp][lane + internal::kWarp * u] = acc[u];
+  __syncthreads();
+  float total_max = kNegInf;
+  for (int w = 0; w < kDecodeWarps; ++w) total_max = fmaxf(total_max, warp_max[w]);
+  float total_sum = 0;
+  for (int w = 0; w < kDecodeWarps; ++w) {
+    if (warp_sum[w] > 0) total_sum += warp_sum[w] * expf(warp_max[w] - total_max);
+  }
+  for (int c = threadIdx.x; c < d; c += blockDim.x) {
+    float value = 0;
+    for (int w = 0; w < kDecodeWarps; ++w) {
+      if (warp_sum[w] > 0) value += warp_acc[w][c] * expf(warp_max[w] - total_max);
+    }
+    out[row * heads * d + static_cast<int64_t>(h) * d + c] = value / total_sum;
+  }
+  if (threadIdx.x == 0) lse[row * heads + h] = total_max + logf(total_sum);
+}
+
+void CheckShape(const AttentionShape& shape) {
+  CHECK(shape.kv_heads > 0 && shape.heads % shape.kv_heads == 0);
+  CHECK(shape.head_dim > 0 && shape.head_dim <= kMaxCudaAttentionHeadDim)
+      << "attention head dim " << shape.head_dim << " (the GPU kernels take at most "
+      << kMaxCudaAttentionHeadDim << ")";
+}
+
+template <auto kKernel>
+void AllowSharedMemory(size_t bytes) {
+  static const bool configured = [bytes] {
+    LIGHTRL_CUDA_CHECK(
+        cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    return true;
+  }();
+  (void)configured;
+}
+
+template <int kDim>
+void Forward(const CudaContext& ctx, const float* q, int ldq, const float* k, int ldk,
+             const float* v, int ldv, const AttentionPlan& tiles, const AttentionShape& shape,
+             float* out, float* lse) {
+  const size_t bytes = (3 * kTile * (kDim + 1) + kTile * kScorePitch) * sizeof(float);
+  AllowSharedMemory<ForwardKernel<kDim>>(bytes);
+  ForwardKernel<kDim><<<dim3(tiles.num_tiles(), shape.heads), kThreads, bytes, ctx.stream()>>>(
+      q, ldq, k, ldk, v, ldv, reinterpret_cast<const Tile*>(tiles.tiles()), shape.heads,
+      shape.heads / shape.kv_heads, shape.head_dim, static_cast<float>(shape.scale), out, lse);
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+}
+
+template <int kDim>
+void Backward(const CudaContext& ctx, const float* q, int ldq, const float* k, int ldk,
+              const float* v, int ldv, const float* lse, const float* delta, const float* dout,
+              const AttentionPlan& tiles, const AttentionShape& shape, float* dq, float* dk,
+              float* dv) {
+  const int group = shape.heads / shape.kv_heads;
+  const float scale = static_cast<float>(shape.scale);
+  const size_t dq_bytes = (4 * kTile * (kDim + 1) + kTile * kScorePitch) * sizeof(float);
+  AllowSharedMemory<BackwardDqKernel<kDim>>(dq_bytes);
+  BackwardDqKernel<kDim>
+      <<<dim3(tiles.num_tiles(), shape.heads), kThreads, dq_bytes, ctx.stream()>>>(
+          q, ldq, k, ldk, v, ldv, lse, delta, dout, reinterpret_cast<const Tile*>(tiles.tiles()),
+          shape.heads, group, shape.head_dim, scale, dq);
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+  const size_t dkv_bytes =
+      (4 * kTile * (kDim + 1) + 2 * kTile * kScorePitch + 2 * kTile) * sizeof(float);
+  AllowSharedMemory<BackwardDkvKernel<kDim>>(dkv_bytes);
+  BackwardDkvKernel<kDim>
+      <<<dim3(tiles.num_tiles(), shape.kv_heads), kThreads, dkv_bytes, ctx.stream()>>>(
+          q, ldq, k, ldk, v, ldv, lse, delta, dout, reinterpret_cast<const Tile*>(tiles.tiles()),
+          shape.heads, group, shape.head_dim, scale, dk, dv);
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+AttentionPlan::AttentionPlan(const CudaContext& ctx, std::span<const int32_t> seq_offsets) {
+  static_assert(sizeof(Tile) == 4 * sizeof(int32_t));
+  std::vector<Tile> tiles;
+  for (size_t s = 0; s + 1 < seq_offsets.size(); ++s) {
+    const int len = seq_offsets[s + 1] - seq_offsets[s];
+    for (int t0 = 0; t0 < len; t0 += kTile) tiles.push_back({seq_offsets[s], len, t0, 0});
+  }
+  num_tiles_ = static_cast<int>(tiles.size());
+  num_rows_ = seq_offsets.empty() ? 0 : seq_offsets.back();
+  tiles_.MustResize(4 * tiles.size());
+  CopyToDevice(ctx, reinterpret_cast<const int32_t*>(tiles.data()), 4 * tiles.size(),
+               tiles_.data());
+}
+
+void AttentionForward(const CudaContext& ctx, const float* q, int ldq, const float* k, int ldk,
+                      const float* v, int ldv, const AttentionPlan& tiles,
+                      const AttentionShape& shape, float* out, float* lse) {
+  CheckShape(shape);
+  if (tiles.num_tiles() == 0) return;
+  if (shape.head_dim <= 32) {
+    Forward<32>(ctx, q, ldq, k, ldk, v, ldv, tiles, shape, out, lse);
+  } else if (shape.head_dim <= 64) {
+    Forward<64>(ctx, q, ldq, k, ldk, v, ldv, tiles, shape, out, lse);
+  } else {
+    Forward<128>(ctx, q, ldq, k, ldk, v, ldv, tiles, shape, out, lse);
+  }
+}
+
+void AttentionBackward(const CudaContext& ctx, const float* q, int ldq, const float* k, int ldk,
+                       const float* v, int ldv, const float* out, const float* lse,
+                       const float* dout, const AttentionPlan& tiles, const AttentionShape& shape,
+                       float* dq, float* dk, float* dv) {
+  CheckShape(shape);
+  if (tiles.num_tiles() == 0) return;
+  const int64_t pairs = static_cast<int64_t>(tiles.num_rows()) * shape.heads;
+  Scratch<float> delta(ctx, pairs);
+  DeltaKernel<<<internal::GridFor(pairs * internal::kWarp, 256), 256, 0, ctx.stream()>>>(
+      out, dout, pairs, shape.head_dim, delta.data());
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+  if (shape.head_dim <= 32) {
+    Backward<32>(ctx, q, ldq, k, ldk, v, ldv, lse, delta.data(), dout, tiles, shape, dq, dk, dv);
+  } else if (shape.head_dim <= 64) {
+    Backward<64>(ctx, q, ldq, k, ldk, v, ldv, lse, delta.data(), dout, tiles, shape, dq, dk, dv);
+  } else {
+    Backward<128>(ctx, q, ldq, k, ldk, v, ldv, lse, delta.data(), dout, tiles, shape, dq, dk, dv);
+  }
+}
+
+void KvCacheWrite(const CudaContext& ctx, const float* k, int ldk, const float* v, int ldv,
+                  int rows, const int32_t* slots, const int32_t* positions, int kv_width,
+                  const KvCacheView& cache) {
+  if (rows <= 0) return;
+  KvCacheWriteKernel<<<internal::GridFor(static_cast<int64_t>(rows) * kv_width, 256), 256, 0,
+                       ctx.stream()>>>(k, ldk, v, ldv, rows, slots, positions, kv_width, cache);
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+}
+
+void AttentionDecode(const CudaContext& ctx, const float* q, int ldq, int rows,
+                     const int32_t* slots, const int32_t* lengths, const AttentionShape& shape,
+                     const KvCacheView& cache, float* out, float* lse) {
+  CheckShape(shape);
+  if (rows <= 0) return;
+  const int group = shape.heads / shape.kv_heads;
+  const int kv_width = shape.kv_heads * shape.head_dim;
+  const float scale = static_cast<float>(shape.scale);
+  const dim3 grid(rows, shape.heads);
+  const int threads = kDecodeWarps * internal::kWarp;
+  if (shape.head_dim <= 32) {
+    DecodeKernel<32><<<grid, threads, 0, ctx.stream()>>>(q, ldq, slots, lengths, shape.heads, group,
+                                                         shape.head_dim, scale, cache, kv_width,
+                                                         out, lse);
+  } else if (shape.head_dim <= 64) {
+    DecodeKernel<64><<<grid, threads, 0, ctx.stream()>>>(q, ldq, slots, lengths, shape.heads, group,
+                                                         shape.head_dim, scale, cache, kv_width,
+                                                         out, lse);
+  } else {
+    DecodeKernel<128><<<grid, threads, 0, ctx.stream()>>>(q, ldq, slots, lengths, shape.heads,
+                                                          group, shape.head_dim, scale, cache,
+                                                          kv_width, out, lse);
+  }
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace lightrl::kernels::cuda

@@ -1,0 +1,79 @@
+// Device-side helpers shared by the .cu files of kernels/cuda (not a public header).
+#ifndef LIGHTRL_KERNELS_CUDA_COMMON_CUH_
+#define LIGHTRL_KERNELS_CUDA_COMMON_CUH_
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <limits>
+
+#include "kernels/cuda/device.h"
+
+namespace lightrl::kernels::cuda::internal {
+
+inline constexpr int kWarp = 32;
+
+// Blocks of `threads` that cover n items (at least one, at most the grid limit; kernels
+// loop with a grid stride).
+inline unsigned GridFor(int64_t n, int threads) {
+  const int64_t blocks = (n + threads - 1) / threads;
+  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > (1 << 30) ? (1 << 30) : blocks));
+}
+
+__device__ inline float WarpSum(float v) {
+#pragma unroll
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+__device__ inline double WarpSum(double v) {
+#pragma unroll
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+__device__ inline float WarpMax(float v) {
+#pragma unroll
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+// Sum over the whole block (blockDim.x a multiple of 32, at most 1024); every thread gets
+// the result. Contains __syncthreads: call from all threads.
+template <typename T>
+__device__ inline T BlockSum(T v) {
+  __shared__ T partial[kWarp];
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+  const int warps = blockDim.x / kWarp;
+  v = WarpSum(v);
+  __syncthreads();  // partial may still be read by a previous call
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  T total = lane < warps ? partial[lane] : T(0);
+  return WarpSum(total);
+}
+
+__device__ inline float Sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// Runs body(i) for i in [0, n) on ctx's stream, a grid-stride loop of 256-thread blocks.
+template <typename Body>
+__global__ void ForEachIndexKernel(int64_t n, Body body) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    body(i);
+  }
+}
+
+template <typename Body>
+void ForEachIndex(const CudaContext& ctx, int64_t n, Body body) {
+  if (n <= 0) return;
+  ForEachIndexKernel<<<GridFor(n, 256), 256, 0, ctx.stream()>>>(n, body);
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace lightrl::kernels::cuda::internal
+
+#endif  // LIGHTRL_KERNELS_CUDA_COMMON_CUH_

@@ -1,0 +1,112 @@
+// GPU GEMMs against the CPU reference (kernels/gemm.h), FP32 and bf16.
+#include "kernels/cuda/gemm.h"
+
+#include <gtest/gtest.h>
+
+#include "kernels/bf16.h"
+#include "kernels/cuda/test_util.h"
+#include "kernels/gemm.h"
+
+namespace lightrl::kernels::cuda {
+namespace {
+
+using testing::GpuTest;
+using testing::RandomFloats;
+using testing::RelativeError;
+
+class GemmTest : public GpuTest {
+ protected:
+  // Runs one product on both sides; returns the relative error against the CPU result
+  // computed with `cpu_bf16` inputs.
+  double Compare(GemmPrecision precision, bool cpu_bf16, Transpose ta, Transpose tb, int m, int n,
+                 int k, float alpha, float beta, bool with_copy, uint64_t seed) {
+    const int a_rows = ta == Transpose::kNo ? m : k, a_cols = ta == Transpose::kNo ? k : m;
+    const int b_rows = tb == Transpose::kNo ? k : n, b_cols = tb == Transpose::kNo ? n : k;
+    const int lda = a_cols + 3, ldb = b_cols + 5, ldc = n + 2;  // strided rows
+    const auto a = RandomFloats(static_cast<size_t>(a_rows) * lda, seed);
+    const auto b = RandomFloats(static_cast<size_t>(b_rows) * ldb, seed + 1);
+    auto c = RandomFloats(static_cast<size_t>(m) * ldc, seed + 2);
+    std::vector<float> expected = c;
+    kernels::Gemm<float>(ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta,
+                         expected.data(), ldc, {.bf16_inputs = cpu_bf16});
+    auto da = Upload(a);
+    auto db = Upload(b);
+    auto dc = beta == 0 ? Output(c.size()) : Upload(c);
+    auto a16 = Output<bf16>(a.size());
+    auto b16 = Output<bf16>(b.size());
+    Matrix ma{da.data(), lda, nullptr}, mb{db.data(), ldb, nullptr};
+    if (with_copy) {
+      ConvertToBf16(ctx(), da.data(), lda, a_rows, lda, a16.data(), lda);
+      ConvertToBf16(ctx(), db.data(), ldb, b_rows, ldb, b16.data(), ldb);
+      ma.bf16_copy = a16.data();
+      mb.bf16_copy = b16.data();
+    }
+    Gemm(ctx(), precision, ta, tb, m, n, k, alpha, ma, mb, beta, dc.data(), ldc);
+    std::vector<float> got = dc.Download();
+    testing::ExpectClean(dc, "C", /*all_written=*/false);
+    // Only the m × n block is an output; the padding columns keep their old values.
+    std::vector<float> got_block, want_block;
+    for (int r = 0; r < m; ++r) {
+      for (int col = 0; col < ldc; ++col) {
+        const size_t i = static_cast<size_t>(r) * ldc + col;
+        if (col < n) {
+          got_block.push_back(got[i]);
+          want_block.push_back(expected[i]);
+        } else if (beta != 0) {
+          EXPECT_EQ(got[i], c[i]) << "padding column " << col << " of row " << r << " changed";
+        }
+      }
+    }
+    return RelativeError(got_block, want_block);
+  }
+};
+
+TEST_F(GemmTest, Fp32MatchesCpuForEveryTranspose) {
+  uint64_t seed = 10;
+  for (Transpose ta : {Transpose::kNo, Transpose::kYes}) {
+    for (Transpose tb : {Transpose::kNo, Transpose::kYes}) {
+      const double err =
+          Compare(GemmPrecision::kFp32, false, ta, tb, 37, 53, 29, 0.7f, 0.3f, false, seed += 3);
+      EXPECT_LT(err, 1e-6) << "transposes " << int(ta) << int(tb);
+    }
+  }
+}
+
+TEST_F(GemmTest, Fp32WithZeroBetaWritesEveryOutput) {
+  EXPECT_LT(Compare(GemmPrecision::kFp32, false, Transpose::kNo, Transpose::kYes, 64, 96, 128, 1.0f,
+                    0.0f, false, 77),
+            1e-6);
+}
+
+TEST_F(GemmTest, Bf16EqualsCpuBf16ModeAndDiffersFromFp32) {
+  uint64_t seed = 40;
+  for (bool with_copy : {false, true}) {
+    for (Transpose ta : {Transpose::kNo, Transpose::kYes}) {
+      const double same = Compare(GemmPrecision::kBf16, true, ta, Transpose::kYes, 45, 70, 128,
+                                  1.0f, 0.5f, with_copy, seed += 3);
+      EXPECT_LT(same, 2e-6) << "with_copy " << with_copy;
+      const double versus_fp32 = Compare(GemmPrecision::kBf16, false, ta, Transpose::kYes, 45, 70,
+                                         128, 1.0f, 0.0f, with_copy, seed += 3);
+      EXPECT_GT(versus_fp32, 1e-4) << "the inputs were not rounded to bf16";
+      EXPECT_LT(versus_fp32, 1e-2);
+    }
+  }
+}
+
+TEST_F(GemmTest, ConvertToBf16RoundsToNearestEvenLikeTheCpu) {
+  auto values = RandomFloats(1000, 5, 100.0f);
+  values.push_back(1.0f + 1.0f / 256);  // a tie: rounds to even (1.0)
+  values.push_back(INFINITY);
+  values.push_back(-0.0f);
+  auto in = Upload(values);
+  auto out = Output<bf16>(values.size());
+  ConvertToBf16(ctx(), in.data(), 1, static_cast<int>(values.size()), 1, out.data(), 1);
+  const std::vector<bf16> got = out.Download();
+  testing::ExpectClean(out, "bf16 out");
+  for (size_t i = 0; i < values.size(); ++i) {
+    ASSERT_EQ(__bfloat162float(got[i]), RoundToBf16(values[i])) << "value " << values[i];
+  }
+}
+
+}  // namespace
+}  // namespace lightrl::kernels::cuda

@@ -1,0 +1,89 @@
+// Lightning attention on the GPU: the block form of Lightning Attention-2 for training and
+// prefill, and the token recurrence for decoding, FP32 throughout (inputs, products and the
+// d×d state). kernels/lightning.h is the CPU reference and defines the layout (per head
+// [q | k | v] column blocks of width d in a row of qkv) and the decay (the same
+// LightningDecayTable values are used).
+//
+// The block form runs in three kernels per pass:
+//   1. every block's decayed outer-product sum U_b = Σ_j λ^{m−1−j} k_jᵀ v_j, in parallel;
+//   2. a scan over each sequence's blocks: S_b (the state at block b's start) and
+//      S_{b+1} = λ^m S_b + U_b, elementwise over the d×d entries;
+//   3. every block's rows: o_i = λ^{i+1} q_i S_b + Σ_{j≤i} λ^{i−j} (q_i·k_j) v_j, tiled 64
+//      rows × 64 keys with register tiles.
+// The backward is three such passes (dq forward in time; dk and dv in reversed time over
+// views with negative row strides), as the CPU backward.
+//
+// Head dims up to kMaxCudaLightningHeadDim. Extra device memory: blocks × heads × d² floats
+// for the states, from the stream-ordered pool.
+// Thread-safety: see device.h.
+#ifndef LIGHTRL_KERNELS_CUDA_LIGHTNING_H_
+#define LIGHTRL_KERNELS_CUDA_LIGHTNING_H_
+
+#include <cstdint>
+#include <span>
+
+#include "kernels/cuda/device.h"
+#include "kernels/lightning.h"
+
+namespace lightrl::kernels::cuda {
+
+inline constexpr int kMaxCudaLightningHeadDim = 128;
+
+// The per-head decay tables E[n] = exp(−s_h·n), n = 0..block, on the device: the values of
+// kernels::LightningDecayTable. A model keeps one per layer.
+class LightningDecay {
+ public:
+  // slopes: host [shape.heads].
+  LightningDecay(const CudaContext& ctx, const LightningShape& shape, const float* slopes);
+  const float* data() const { return table_.data(); }
+  const LightningShape& shape() const { return shape_; }
+
+ private:
+  LightningShape shape_;
+  DeviceBuffer<float> table_;
+};
+
+// The blocks of a packed batch (sequence s is rows [seq_offsets[s], seq_offsets[s+1])), in
+// time order and in reversed time, on the device. Built once per batch and shared by every
+// lightning layer of a forward and backward.
+class LightningPlan {
+ public:
+  LightningPlan(const CudaContext& ctx, std::span<const int32_t> seq_offsets, int block);
+  int block() const { return block_; }
+  int num_seqs() const { return num_seqs_; }
+  int num_blocks() const { return num_blocks_; }
+  // Device tables, 4 ints per block ({first row, rows, index in sequence, 0}), and each
+  // sequence's first block plus the total (num_seqs + 1 ints).
+  const int32_t* blocks(bool reversed) const { return (reversed ? reversed_ : forward_).data(); }
+  const int32_t* seq_blocks() const { return seq_blocks_.data(); }
+
+ private:
+  int block_, num_seqs_ = 0, num_blocks_ = 0;
+  DeviceBuffer<int32_t> forward_, reversed_, seq_blocks_;
+};
+
+// Forward over every sequence of the plan's batch (qkv and out are device arrays laid out
+// as in kernels/lightning.h; decay.shape() must equal shape and plan.block() shape.block).
+// When final_states is not null, the state after the last row of sequence s (every row
+// folded in: what decoding continues from) is written to final_states +
+// (final_slots ? final_slots[s] : s) · heads·d² (final_slots: device [num_seqs]).
+void LightningForward(const CudaContext& ctx, const float* qkv, int ld, const LightningPlan& plan,
+                      const LightningShape& shape, const LightningDecay& decay, float* out,
+                      float* final_states = nullptr, const int32_t* final_slots = nullptr);
+
+// Given dout [N, heads·d], writes dq/dk/dv into the matching columns of dqkv (row stride
+// ld; other columns untouched).
+void LightningBackward(const CudaContext& ctx, const float* qkv, int ld, const float* dout,
+                       const LightningPlan& plan, const LightningShape& shape,
+                       const LightningDecay& decay, float* dqkv);
+
+// One decoding step for each of `rows` rows of qkv (row stride ld): with S the state of the
+// row's slot (states: device [slots, heads, d, d]; slots: device [rows], distinct),
+// S ← λ S + k_tᵀ v_t and out_t = q_t S.
+void LightningDecodeStep(const CudaContext& ctx, const float* qkv, int ld, int rows,
+                         const int32_t* slots, const LightningShape& shape,
+                         const LightningDecay& decay, float* states, float* out);
+
+}  // namespace lightrl::kernels::cuda
+
+#endif  // LIGHTRL_KERNELS_CUDA_LIGHTNING_H_

@@ -1,0 +1,116 @@
+// The MoE branch on the GPU (CudaMoeLayer of cuda_layers.h); moe_layer.cc is the CPU twin.
+#include <string>
+
+#include "core/logging.h"
+#include "kernels/cuda/activation.h"
+#include "kernels/cuda/router.h"
+#include "model/cuda_layers.h"
+
+namespace lightrl::model::internal {
+namespace {
+
+namespace kc = kernels::cuda;
+using kernels::Transpose;
+
+std::string Name(int layer, const std::string& suffix) {
+  return "model.layers." + std::to_string(layer) + ".block_sparse_moe." + suffix;
+}
+
+}  // namespace
+
+CudaMoeLayer::CudaMoeLayer(const ModelConfig& config, const ParamLayout& layout, int layer)
+    : hidden_(config.hidden_size),
+      inter_(config.intermediate_size),
+      experts_(config.num_local_experts),
+      top_k_(config.num_experts_per_tok),
+      gate_(layout.Get(Name(layer, "gate.weight")).offset) {
+  for (int e = 0; e < experts_; ++e) {
+    const std::string expert = "experts." + std::to_string(e) + ".";
+    w13_.push_back(layout.Get(Name(layer, expert + "w1.weight")).offset);
+    CHECK_EQ(layout.Get(Name(layer, expert + "w3.weight")).offset,
+             w13_.back() + static_cast<size_t>(inter_) * hidden_);
+    w2_.push_back(layout.Get(Name(layer, expert + "w2.weight")).offset);
+  }
+}
+
+void CudaMoeLayer::Forward(const DeviceWeights& w, const float* b, int rows, Activations* act,
+                           float* z, DeviceRouterStats* stats) const {
+  const CudaContext& ctx = *w.ctx;
+  const int pairs = rows * top_k_;
+  kc::Scratch<float> logits(ctx, static_cast<size_t>(rows) * experts_);
+  // The router stays FP32 in every precision mode (as on the CPU).
+  kc::Gemm(ctx, kc::GemmPrecision::kFp32, Transpose::kNo, Transpose::kYes, rows, experts_, hidden_,
+           1.0f, {b, hidden_, nullptr}, {w.params + gate_, hidden_, nullptr}, 0.0f, logits.data(),
+           experts_);
+  float* probs = Sized(&act->probs, static_cast<size_t>(rows) * experts_);
+  float* weights = Sized(&act->weights, pairs);
+  int32_t* experts = Sized(&act->experts, pairs);
+  kc::RouterForward(ctx, logits.data(), rows, experts_, top_k_, probs, experts, weights);
+  if (stats != nullptr) {
+    kc::RouterAccumulateStats(ctx, probs, experts, rows, experts_, top_k_, stats->values,
+                              stats->values + experts_);
+    stats->rows += rows;
+  }
+  int32_t* position = Sized(&act->slot_position, pairs);
+  int32_t* offsets = Sized(&act->expert_offsets, experts_ + 1);
+  kc::DispatchByExpert(ctx, experts, pairs, experts_, position, offsets);
+  act->host_offsets.resize(experts_ + 1);
+  kc::CopyToHost(ctx, offsets, experts_ + 1, act->host_offsets.data());  // waits
+  float* gathered = Sized(&act->gathered, static_cast<size_t>(pairs) * hidden_);
+  float* gate_up = Sized(&act->gate_up, static_cast<size_t>(pairs) * 2 * inter_);
+  float* inner = Sized(&act->inner, static_cast<size_t>(pairs) * inter_);
+  float* expert_out = Sized(&act->expert_out, static_cast<size_t>(pairs) * hidden_);
+  kc::GatherForExperts(ctx, b, rows, top_k_, hidden_, position, gathered);
+  for (int e = 0; e < experts_; ++e) {
+    const int begin = act->host_offsets[e], count = act->host_offsets[e + 1] - begin;
+    if (count == 0) continue;
+    float* gu = gate_up + static_cast<size_t>(begin) * 2 * inter_;
+    float* in = inner + static_cast<size_t>(begin) * inter_;
+    w.Project(gathered + static_cast<size_t>(begin) * hidden_, count, hidden_, w13_[e], 2 * inter_,
+              gu);
+    kc::SwiGluForward(ctx, gu, count, inter_, in);
+    w.Project(in, count, inter_, w2_[e], hidden_,
+              expert_out + static_cast<size_t>(begin) * hidden_);
+  }
+  kc::CombineExperts(ctx, expert_out, position, experts, weights, rows, top_k_, hidden_, z);
+}
+
+void CudaMoeLayer::Backward(const DeviceWeights& w, const float* b, int rows, Activations* act,
+                            const float* dz, const float* aux_dprob, float* db,
+                            DeviceWorkspace* ws) const {
+  const CudaContext& ctx = *w.ctx;
+  const int pairs = rows * top_k_;
+  kc::Scratch<float> d_weights(ctx, pairs);
+  float* d_out = ws->Get(Slot::kLayerA, static_cast<size_t>(pairs) * hidden_);
+  const int32_t* position = act->slot_position.data();
+  kc::CombineExpertsBackward(ctx, dz, act->expert_out.data(), position, act->weights.data(), rows,
+                             top_k_, hidden_, d_out, d_weights.data());
+  float* d_inner = ws->Get(Slot::kLayerB, static_cast<size_t>(pairs) * inter_);
+  float* d_gate_up = ws->Get(Slot::kLayerC, static_cast<size_t>(pairs) * 2 * inter_);
+  float* d_gathered = ws->Get(Slot::kLayerD, static_cast<size_t>(pairs) * hidden_);
+  for (int e = 0; e < experts_; ++e) {
+    const int begin = act->host_offsets[e], count = act->host_offsets[e + 1] - begin;
+    if (count == 0) continue;
+    const float* dy = d_out + static_cast<size_t>(begin) * hidden_;
+    float* di = d_inner + static_cast<size_t>(begin) * inter_;
+    float* dgu = d_gate_up + static_cast<size_t>(begin) * 2 * inter_;
+    w.ProjectInputGrad(dy, count, hidden_, w2_[e], inter_, di, 0.0f);
+    w.ProjectWeightGrad(dy, count, hidden_, act->inner.data() + static_cast<size_t>(begin) * inter_,
+                        inter_, w2_[e]);
+    kc::SwiGluBackward(ctx, act->gate_up.data() + static_cast<size_t>(begin) * 2 * inter_, di,
+                       count, inter_, dgu);
+    w.ProjectWeightGrad(dgu, count, 2 * inter_,
+                        act->gathered.data() + static_cast<size_t>(begin) * hidden_, hidden_,
+                        w13_[e]);
+    w.ProjectInputGrad(dgu, count, 2 * inter_, w13_[e], hidden_,
+                       d_gathered + static_cast<size_t>(begin) * hidden_, 0.0f);
+  }
+  kc::GatherForExpertsBackward(ctx, d_gathered, position, rows, top_k_, hidden_, db);
+  kc::Scratch<float> d_logits(ctx, static_cast<size_t>(rows) * experts_);
+  kc::RouterBackward(ctx, act->probs.data(), act->experts.data(), act->weights.data(),
+                     d_weights.data(), aux_dprob, rows, experts_, top_k_, d_logits.data());
+  w.ProjectWeightGrad(d_logits.data(), rows, experts_, b, hidden_, gate_);
+  w.ProjectInputGrad(d_logits.data(), rows, experts_, gate_, hidden_, db, 1.0f);
+}
+
+}  // namespace lightrl::model::internal
