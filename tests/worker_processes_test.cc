@@ -18,24 +18,20 @@
 #include "actors/coordinator.h"
 #include "core/http_client.h"
 #include "core/tokenizer.h"
-#include "learner/weights_export.h"
 #include "model/config.h"
 #include "model/model.h"
 #include "tasks/reference.h"
 #include "tasks/rule_verifiers.h"
 #include "tasks/task.h"
 #include "tests/util/subprocess.h"
+#include "tests/util/test_coordinator.h"
 
 namespace lightrl {
 namespace {
 
 using std::chrono::milliseconds;
 
-struct SampleOut {
-  std::vector<uint32_t> tokens;
-  std::vector<float> logprobs;
-  std::vector<uint32_t> versions;
-};
+using testing::GeneratedSample;
 
 struct ScoreOut {
   uint32_t index;
@@ -54,23 +50,10 @@ class WorkerProcessesTest : public ::testing::Test {
     cluster.coordinator_endpoint = "tcp://127.0.0.1:0";
     cluster.heartbeat_interval_ms = 100;
     cluster.dead_after_ms = 2000;
-    auto actor = Actor::Start(
-        "test-coordinator",
-        [this, cluster](EventLoop& loop) -> Status {
-          ASSIGN_OR_RETURN(coordinator_,
-                           Coordinator::Create(context_, &loop, {cluster, {}, {}, {}}, &metrics_));
-          ASSIGN_OR_RETURN(weights_,
-                           WeightServer::Create(context_, &loop, WeightServerConfig(), &metrics_));
-          return Status::Ok();
-        },
-        [this] {
-          weights_.reset();
-          coordinator_.reset();
-        });
-    ASSERT_TRUE(actor.ok()) << actor.status();
-    actor_ = std::move(*actor);
-    std::string endpoint;
-    ASSERT_TRUE(actor_->Call([&] { endpoint = coordinator_->endpoint(); }).ok());
+    auto coordinator = testing::TestCoordinator::Start(context_, cluster);
+    ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+    coordinator_ = std::move(*coordinator);
+    const std::string endpoint = coordinator_->endpoint();
     ASSERT_THAT(endpoint, ::testing::StartsWith("tcp://127.0.0.1:"));
 
     dir_ = testing::MakeTempDir("workers");
@@ -88,14 +71,16 @@ class WorkerProcessesTest : public ::testing::Test {
                            << " weight_switch: mid_generation}\n"
                            << "reward: {threads: 1, sandbox: {enabled: false}}\n"
                            << "launcher: {run_dir: " << dir_ << "}\n";
-    auto task = MakeTask(TaskConfig{.name = "add"});
+    TaskConfig task_config;
+    task_config.name = "add";
+    auto task = MakeTask(task_config);
     ASSERT_TRUE(task.ok());
     task_ = std::move(*task);
   }
 
   void TearDown() override {
     workers_.clear();
-    actor_.reset();
+    coordinator_.reset();
   }
 
   void StartWorker(const std::string& role, const std::string& id) {
@@ -107,74 +92,10 @@ class WorkerProcessesTest : public ::testing::Test {
     workers_.push_back(std::move(*process));
   }
 
-  // Waits for `condition` (evaluated on the coordinator's thread) with a deadline.
-  bool WaitFor(const std::function<bool()>& condition, milliseconds timeout = milliseconds(30000)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      bool met = false;
-      CHECK_OK(actor_->Call([&] { met = condition(); }));
-      if (met) return true;
-      std::this_thread::sleep_for(milliseconds(5));  // Polls another thread's state.
-    }
-    return false;
-  }
-
-  // Publishes random weights as `version` and returns the model they came from.
-  std::unique_ptr<model::Model> Publish(uint64_t version, uint64_t seed) {
-    auto model = model::Model::Create(model_config_);
-    CHECK_OK(model.status());
-    (*model)->InitializeRandom(seed);
-    WeightsImage image = ExportWeights((*model)->params(), version);
-    CHECK_OK(actor_->Call([&] { CHECK_OK(weights_->Publish(std::move(image))); }));
-    return std::move(*model);
-  }
-
-  void Announce(const std::string& worker, uint64_t version) {
-    CHECK_OK(actor_->Call([&] {
-      OutgoingMessage message;
-      CHECK_OK(weights_->FillAnnounce(version, message.envelope().getBody().initWeightsAnnounce()));
-      CHECK_OK(coordinator_->messenger().Send(worker, std::move(message)).status());
-    }));
-  }
-
-  std::future<std::vector<SampleOut>> Generate(uint64_t group, const std::vector<int32_t>& prompt,
-                                               int samples, int max_tokens) {
-    auto result = std::make_shared<std::promise<std::vector<SampleOut>>>();
-    CHECK_OK(actor_->Call([&, result] {
-      OutgoingMessage message;
-      auto request = message.envelope().getBody().initRolloutRequest();
-      request.setGroupId(group);
-      std::vector<uint32_t> ids(prompt.begin(), prompt.end());
-      FillList(request.initPromptTokens(static_cast<uint>(ids.size())), ids);
-      request.setSamplesPerPrompt(static_cast<uint32_t>(samples));
-      request.initSampling().setMaxTokens(static_cast<uint32_t>(max_tokens));
-      request.getSampling().setTemperature(1.0f);
-      request.getSampling().setTopP(1.0f);
-      request.getSampling().setSeed(group * 1000);
-      request.getSampling().setRepetitionWindow(0);
-      coordinator_->messenger().Request(
-          "rollout-0", std::move(message), milliseconds(60000),
-          [result](StatusOr<std::unique_ptr<IncomingMessage>> reply) {
-            std::vector<SampleOut> samples;
-            if (reply.ok() && (*reply)->envelope().getBody().isRollout()) {
-              for (auto s : (*reply)->envelope().getBody().getRollout().getSamples()) {
-                SampleOut out;
-                CopyList(s.getTokenIds(), &out.tokens);
-                CopyList(s.getBehaviourLogProbs(), &out.logprobs);
-                CopyList(s.getPolicyVersions(), &out.versions);
-                samples.push_back(std::move(out));
-              }
-            }
-            result->set_value(std::move(samples));
-          });
-    }));
-    return result->get_future();
-  }
-
   std::vector<ScoreOut> Score(uint64_t group, int64_t item_index, const TaskItem& item,
                               const std::vector<std::string>& completions) {
     std::promise<std::vector<ScoreOut>> result;
-    CHECK_OK(actor_->Call([&] {
+    coordinator_->Call([&](Coordinator& c) {
       OutgoingMessage message;
       auto request = message.envelope().getBody().initRewardRequest();
       request.setGroupId(group);
@@ -187,7 +108,7 @@ class WorkerProcessesTest : public ::testing::Test {
         items[static_cast<uint>(i)].setSampleIndex(static_cast<uint32_t>(i));
         items[static_cast<uint>(i)].setCompletion(completions[i]);
       }
-      coordinator_->messenger().Request(
+      c.messenger().Request(
           "reward-0", std::move(message), milliseconds(30000),
           [&result](StatusOr<std::unique_ptr<IncomingMessage>> reply) {
             std::vector<ScoreOut> scores;
@@ -198,7 +119,7 @@ class WorkerProcessesTest : public ::testing::Test {
             }
             result.set_value(std::move(scores));
           });
-    }));
+    });
     return result.get_future().get();
   }
 
@@ -214,40 +135,37 @@ class WorkerProcessesTest : public ::testing::Test {
 
   zmq::context_t context_{1};
   model::ModelConfig model_config_;
-  MetricsRegistry metrics_;
-  std::unique_ptr<Coordinator> coordinator_;
-  std::unique_ptr<WeightServer> weights_;
-  std::unique_ptr<Actor> actor_;
+  std::unique_ptr<testing::TestCoordinator> coordinator_;
   std::string dir_, config_;
   std::unique_ptr<Task> task_;
   std::vector<testing::Subprocess> workers_;
 };
 
 TEST_F(WorkerProcessesTest, RolloutAndRewardProcessesServeATestCoordinatorOverTcp) {
-  auto v1 = Publish(1, 11);
+  auto v1 = coordinator_->Publish(model_config_, 1, 11);
   StartWorker("rollout", "rollout-0");
   StartWorker("reward", "reward-0");
-  ASSERT_TRUE(WaitFor([&] {
-    return coordinator_->registry().Find("rollout-0") != nullptr &&
-           coordinator_->registry().Find("reward-0") != nullptr;
+  ASSERT_TRUE(coordinator_->WaitFor([](Coordinator& c) {
+    return c.registry().Find("rollout-0") != nullptr && c.registry().Find("reward-0") != nullptr;
   })) << "the workers did not register";
   // A rollout actor takes no work before it holds weights: no credits yet.
   uint32_t credits = 1;
-  ASSERT_TRUE(actor_->Call([&] { credits = coordinator_->registry().Credits("rollout-0"); }).ok());
+  coordinator_->Call([&](Coordinator& c) { credits = c.registry().Credits("rollout-0"); });
   EXPECT_EQ(credits, 0u);
-  Announce("rollout-0", 1);
-  ASSERT_TRUE(WaitFor([&] { return coordinator_->registry().Credits("rollout-0") > 0; }))
-      << "the rollout did not take version 1";
+  coordinator_->Announce("rollout-0", 1);
+  ASSERT_TRUE(coordinator_->WaitFor([](Coordinator& c) {
+    return c.registry().Credits("rollout-0") > 0;
+  })) << "the rollout did not take version 1";
 
   // A group: every sample's log-probs are those of this process's recompute of version 1.
   const int64_t item_index = 3;
   auto item = task_->Item(Split::kTrain, item_index);
   ASSERT_TRUE(item.ok());
   const std::vector<int32_t> prompt = ByteTokenizer::EncodePrompt(item->prompt);
-  std::vector<SampleOut> group = Generate(1, prompt, 4, 8).get();
+  std::vector<GeneratedSample> group = coordinator_->Generate("rollout-0", 1, prompt, 4, 8).get();
   ASSERT_EQ(group.size(), 4u);
   model::PackedBatch batch;
-  for (const SampleOut& s : group) {
+  for (const GeneratedSample& s : group) {
     ASSERT_FALSE(s.tokens.empty());
     ASSERT_EQ(s.logprobs.size(), s.tokens.size());
     EXPECT_THAT(s.versions, ::testing::Each(1u));
@@ -260,7 +178,7 @@ TEST_F(WorkerProcessesTest, RolloutAndRewardProcessesServeATestCoordinatorOverTc
   auto recompute = v1->Forward(batch, {.keep_activations = false});
   ASSERT_TRUE(recompute.ok());
   size_t at = 0;
-  for (const SampleOut& s : group) {
+  for (const GeneratedSample& s : group) {
     at += prompt.size();
     for (size_t t = 0; t < s.tokens.size(); ++t, ++at) {
       EXPECT_NEAR(s.logprobs[t], recompute->logprobs[at], 1e-5) << "token " << t;
@@ -270,7 +188,7 @@ TEST_F(WorkerProcessesTest, RolloutAndRewardProcessesServeATestCoordinatorOverTc
   // The reward worker scores like the task's verifier: the reference solution passes, the
   // sampled completions (a random model's) get what the verifier gives them.
   std::vector<std::string> completions = {item->solution};
-  for (const SampleOut& s : group) {
+  for (const GeneratedSample& s : group) {
     auto text =
         ByteTokenizer::DecodeCompletion(std::vector<int32_t>(s.tokens.begin(), s.tokens.end()));
     ASSERT_TRUE(text.ok());
@@ -292,21 +210,20 @@ TEST_F(WorkerProcessesTest, RolloutAndRewardProcessesServeATestCoordinatorOverTc
   // New weights land while a long group is being generated: tokens after the switch carry
   // version 2, and no sample is lost.
   uint16_t metrics_port = 0;
-  ASSERT_TRUE(
-      actor_->Call([&] { metrics_port = coordinator_->registry().Find("rollout-0")->metrics_port; })
-          .ok());
+  coordinator_->Call(
+      [&](Coordinator& c) { metrics_port = c.registry().Find("rollout-0")->metrics_port; });
   ASSERT_GT(metrics_port, 0);
-  auto long_group = Generate(2, prompt, 4, 600);
+  auto long_group = coordinator_->Generate("rollout-0", 2, prompt, 4, 600);
   auto deadline = std::chrono::steady_clock::now() + milliseconds(30000);
   while (ActiveSequences(metrics_port) == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(2));  // Polls the process's /metrics.
   }
-  Publish(2, 22);
-  Announce("rollout-0", 2);
-  std::vector<SampleOut> switched = long_group.get();
+  coordinator_->Publish(model_config_, 2, 22);
+  coordinator_->Announce("rollout-0", 2);
+  std::vector<GeneratedSample> switched = long_group.get();
   ASSERT_EQ(switched.size(), 4u);
   bool spans_both = false;
-  for (const SampleOut& s : switched) {
+  for (const GeneratedSample& s : switched) {
     ASSERT_EQ(s.versions.size(), s.tokens.size());
     EXPECT_TRUE(std::is_sorted(s.versions.begin(), s.versions.end()));
     spans_both = spans_both || (s.versions.front() == 1 && s.versions.back() == 2);

@@ -1,0 +1,68 @@
+// A stand-in coordinator for worker tests: a registry-only Coordinator and a WeightServer on
+// one actor, speaking the protocol message by message (announce weights, request a rollout)
+// to real workers, in this process or in others. Test-only.
+//
+// Thread-safety: every method may be called from any thread; each runs its work on the
+// actor's thread.
+#ifndef LIGHTRL_TESTS_UTIL_TEST_COORDINATOR_H_
+#define LIGHTRL_TESTS_UTIL_TEST_COORDINATOR_H_
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/actor.h"
+#include "actors/coordinator.h"
+#include "actors/weights.h"
+#include "model/model.h"
+
+namespace lightrl::testing {
+
+struct GeneratedSample {
+  std::vector<uint32_t> tokens;
+  std::vector<float> logprobs;
+  std::vector<uint32_t> versions;
+};
+
+class TestCoordinator {
+ public:
+  // Binds cluster.coordinator_endpoint (tcp://127.0.0.1:0 picks a free port). `context`
+  // must outlive the coordinator.
+  static StatusOr<std::unique_ptr<TestCoordinator>> Start(zmq::context_t& context,
+                                                          const ClusterConfig& cluster);
+  ~TestCoordinator();
+
+  // The bound endpoint (with the chosen port).
+  std::string endpoint();
+  // Runs `fn` with the coordinator on the actor's thread.
+  void Call(const std::function<void(Coordinator&)>& fn);
+  // Polls `condition` on the actor's thread until it holds or `timeout` passes.
+  bool WaitFor(const std::function<bool(Coordinator&)>& condition,
+               std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
+  // Publishes random weights (InitializeRandom(seed)) of `config` as `version`; returns the
+  // model they came from.
+  std::unique_ptr<model::Model> Publish(const model::ModelConfig& config, uint64_t version,
+                                        uint64_t seed);
+  // Sends WeightsAnnounce(version) to `worker`.
+  void Announce(const std::string& worker, uint64_t version);
+  // Asks `worker` for `samples` completions of `prompt` (sampling seed group × 100, the
+  // repetition stop off); the future holds the samples, or none when the request failed.
+  std::future<std::vector<GeneratedSample>> Generate(const std::string& worker, uint64_t group,
+                                                     const std::vector<int32_t>& prompt,
+                                                     int samples, int max_tokens);
+
+ private:
+  TestCoordinator() = default;
+
+  MetricsRegistry metrics_;
+  std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<WeightServer> weights_;
+  std::unique_ptr<Actor> actor_;
+};
+
+}  // namespace lightrl::testing
+
+#endif  // LIGHTRL_TESTS_UTIL_TEST_COORDINATOR_H_
