@@ -87,14 +87,19 @@ StatusOr<std::vector<StepOutput>> Generator::Step() {
     }
     model_->DecodeStep(tokens, caches, logits.data());
   }
+  std::vector<std::vector<int32_t>> prompts;
   while (static_cast<int>(active_.size()) < options_.max_batch && !queue_.empty()) {
     Sequence seq;
     seq.request = std::move(queue_.front());
     queue_.pop_front();
-    logits.resize(logits.size() + vocab);
-    RETURN_IF_ERROR(
-        model_->Prefill(seq.request.prompt, &seq.cache, logits.data() + logits.size() - vocab));
+    prompts.push_back(seq.request.prompt);
     active_.push_back(std::move(seq));
+  }
+  if (!prompts.empty()) {
+    std::vector<SequenceCache<float>*> caches;
+    for (size_t i = decoding; i < active_.size(); ++i) caches.push_back(&active_[i].cache);
+    logits.resize(active_.size() * vocab);
+    RETURN_IF_ERROR(model_->Prefill(prompts, caches, logits.data() + decoding * vocab));
   }
   std::vector<StepOutput> outputs;
   std::vector<Sequence> remaining;

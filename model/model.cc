@@ -346,37 +346,53 @@ SequenceCache<T> ModelT<T>::NewCache() const {
 }
 
 template <typename T>
-Status ModelT<T>::Prefill(std::span<const int32_t> prompt, SequenceCache<T>* cache, T* logits) {
+Status ModelT<T>::Prefill(std::span<const std::vector<int32_t>> prompts,
+                          std::span<SequenceCache<T>* const> caches, T* logits) {
+  CHECK_EQ(prompts.size(), caches.size());
   PackedBatch batch;
-  batch.Append(std::vector<int32_t>(prompt.begin(), prompt.end()));
-  if (prompt.empty()) return InvalidArgumentError("prefill: empty prompt");
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    if (prompts[i].empty()) return InvalidArgumentError("prefill: empty prompt " + std::to_string(i));
+    batch.Append(prompts[i]);
+  }
+  if (prompts.empty()) return Status::Ok();
   RETURN_IF_ERROR(
       AnalyzeBatch(batch, config_.vocab_size, config_.max_position_embeddings).status());
-  const int n = static_cast<int>(prompt.size()), h = config_.hidden_size;
-  *cache = NewCache();
+  const int n = batch.num_tokens(), h = config_.hidden_size;
+  const int num_prompts = static_cast<int>(prompts.size());
+  const int32_t* offsets = batch.seq_offsets.data();
+  for (SequenceCache<T>* cache : caches) *cache = NewCache();
   const Projector project = TrunkProjector();
   std::vector<T> x(static_cast<size_t>(n) * h);
-  Embed(prompt, x.data());
+  Embed(batch.tokens, x.data());
   for (int l = 0; l < config_.num_hidden_layers; ++l) {
     const int m = mixer_index_[l];
     DecoderLayer(l, n, project, scratch_.get(), x.data(), nullptr,
                  [&](const T* a, LayerActivations* act, T* y) {
-                   if (config_.layer_types[l] == AttentionType::kLightning) {
-                     lightning_[m].Prefill(params_.data(), a, n, project, &act->lightning,
-                                           &cache->lightning[m], y);
-                   } else {
-                     softmax_[m].Prefill(params_.data(), a, n, project, &act->softmax,
-                                         &cache->kv[m], y);
+                   for (int s = 0; s < num_prompts; ++s) {
+                     const size_t begin = static_cast<size_t>(offsets[s]) * h;
+                     const int rows = offsets[s + 1] - offsets[s];
+                     if (config_.layer_types[l] == AttentionType::kLightning) {
+                       lightning_[m].Prefill(params_.data(), a + begin, rows, project,
+                                             &act->lightning, &caches[s]->lightning[m], y + begin);
+                     } else {
+                       softmax_[m].Prefill(params_.data(), a + begin, rows, project,
+                                           &act->softmax, &caches[s]->kv[m], y + begin);
+                     }
                    }
                  });
   }
-  cache->length = n;
-  std::vector<T> last(h);
-  FinalNorm(x.data() + static_cast<size_t>(n - 1) * h, 1, last.data(), nullptr);
+  std::vector<T> last(static_cast<size_t>(num_prompts) * h);
+  for (int s = 0; s < num_prompts; ++s) {
+    caches[s]->length = offsets[s + 1] - offsets[s];
+    std::memcpy(last.data() + static_cast<size_t>(s) * h,
+                x.data() + static_cast<size_t>(offsets[s + 1] - 1) * h, sizeof(T) * h);
+  }
+  std::vector<T> hidden(last.size());
+  FinalNorm(last.data(), num_prompts, hidden.data(), nullptr);
   const kernels::LmHeadOptions options = HeadOptions(1.0);
   std::vector<T> scratch(kernels::LmHeadScratchSize(options, h));
-  kernels::LmHeadLogits(last.data(), 1, h, params_.data() + lm_head_, config_.vocab_size, options,
-                        scratch.data(), logits);
+  kernels::LmHeadLogits(hidden.data(), num_prompts, h, params_.data() + lm_head_, config_.vocab_size,
+                        options, scratch.data(), logits);
   return Status::Ok();
 }
 

@@ -107,10 +107,13 @@ class ModelT {
   // --- Incremental decoding (used by Generator) ---
   // An empty cache for one sequence.
   SequenceCache<T> NewCache() const;
-  // Runs a prompt through the model, filling `cache`, and writes the logits of its last
-  // position (vocab entries; apply kernels::ScaleLogits for a temperature). InvalidArgument
-  // for an empty prompt, bad ids or a prompt longer than max_position_embeddings.
-  Status Prefill(std::span<const int32_t> prompt, SequenceCache<T>* cache, T* logits);
+  // Runs prompts through the model together (their rows share every projection and FFN
+  // product), filling caches[i] for prompts[i], and writes the logits of each prompt's last
+  // position ([prompts, vocab]; apply kernels::ScaleLogits for a temperature). Each prompt's
+  // numbers do not depend on the others. InvalidArgument for an empty prompt, bad ids or a
+  // prompt longer than max_position_embeddings; the caches are then unspecified.
+  Status Prefill(std::span<const std::vector<int32_t>> prompts,
+                 std::span<SequenceCache<T>* const> caches, T* logits);
   // Advances every cache by one token (tokens[i] for caches[i]) and writes the logits
   // [rows, vocab]. Each row's numbers do not depend on the other rows. The caller
   // guarantees ids in range and caches below max_position_embeddings.

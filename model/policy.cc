@@ -1,5 +1,6 @@
 #include "model/policy.h"
 
+#include <algorithm>
 #include <string>
 
 #include "core/logging.h"
@@ -50,20 +51,27 @@ class CpuPolicy : public Policy {
     return Status::Ok();
   }
   Status Prefill(std::span<const PrefillRequest> requests, float* logits) override {
-    const size_t vocab = model_->config().vocab_size;
-    std::vector<float> row(vocab);
-    for (size_t i = 0; i < requests.size(); ++i) {
-      const PrefillRequest& r = requests[i];
+    std::vector<std::vector<int32_t>> prompts;
+    std::vector<SequenceCache<float>*> caches;
+    for (const PrefillRequest& r : requests) {
       RETURN_IF_ERROR(CheckSlot(r.slot));
       if (static_cast<int>(r.prompt.size()) > capacity_) {
         return InvalidArgumentError("prefill: a prompt of " + std::to_string(r.prompt.size()) +
                                     " tokens exceeds the reserved capacity " +
                                     std::to_string(capacity_));
       }
-      RETURN_IF_ERROR(model_->Prefill(r.prompt, &caches_[r.slot],
-                                      logits != nullptr ? logits + i * vocab : row.data()));
+      if (std::find(caches.begin(), caches.end(), &caches_[r.slot]) != caches.end()) {
+        return InvalidArgumentError("prefill: slot " + std::to_string(r.slot) + " given twice");
+      }
+      prompts.push_back(r.prompt);
+      caches.push_back(&caches_[r.slot]);
     }
-    return Status::Ok();
+    std::vector<float> discarded;
+    if (logits == nullptr) {
+      discarded.resize(requests.size() * static_cast<size_t>(model_->config().vocab_size));
+      logits = discarded.data();
+    }
+    return model_->Prefill(prompts, caches, logits);
   }
   Status DecodeStep(std::span<const int32_t> tokens, std::span<const int32_t> slots,
                     float* logits) override {
