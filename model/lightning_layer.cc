@@ -102,27 +102,37 @@ void LightningLayer<T>::Backward(const T* params, const T* a, int rows, const in
 }
 
 template <typename T>
-void LightningLayer<T>::Prefill(const T* params, const T* a, int rows, const Projector& project,
-                                Activations* act, LightningCache<T>* cache, T* y) const {
+void LightningLayer<T>::Prefill(const T* params, const T* a, int rows, const int32_t* seq_offsets,
+                                int num_seqs, const Projector& project, Activations* act,
+                                LightningCache<T>* const* caches, T* y) const {
   Project(params, a, rows, project, act);
   const size_t state_size = static_cast<size_t>(dim_) * dim_;
-  cache->state.assign(state_size * heads_, T(0));
-  kernels::ParallelForEach(heads_, rows * dim_ * dim_, [&](int64_t h) {
-    const T* q = act->act.data() + 3 * h * dim_;
-    const kernels::LightningHeadView<T> view{q,          q + dim_,   q + 2 * dim_,
-                                             3 * inner_, 3 * inner_, 3 * inner_};
-    kernels::LightningSequenceForward(view, rows, dim_, decay_[h].data(), block_,
-                                      act->core.data() + h * dim_, inner_,
-                                      cache->state.data() + h * state_size);
-  });
-  cache->rows_in_block = rows % block_;
-  cache->keys.clear();
-  cache->values.clear();
-  for (int r = rows - cache->rows_in_block; r < rows; ++r) {
-    for (int h = 0; h < heads_; ++h) {
-      const T* q = act->act.data() + static_cast<size_t>(r) * 3 * inner_ + 3 * h * dim_;
-      cache->keys.insert(cache->keys.end(), q + dim_, q + 2 * dim_);
-      cache->values.insert(cache->values.end(), q + 2 * dim_, q + 3 * dim_);
+  for (int s = 0; s < num_seqs; ++s) caches[s]->state.assign(state_size * heads_, T(0));
+  kernels::ParallelForEach(
+      static_cast<int64_t>(num_seqs) * heads_, int64_t{rows} * dim_ * dim_ / num_seqs,
+      [&](int64_t task) {
+        const int s = static_cast<int>(task / heads_), h = static_cast<int>(task % heads_);
+        const size_t begin = static_cast<size_t>(seq_offsets[s]);
+        const T* q = act->act.data() + begin * 3 * inner_ + 3 * h * dim_;
+        const kernels::LightningHeadView<T> view{q,          q + dim_,   q + 2 * dim_,
+                                                 3 * inner_, 3 * inner_, 3 * inner_};
+        kernels::LightningSequenceForward(view, seq_offsets[s + 1] - seq_offsets[s], dim_,
+                                          decay_[h].data(), block_,
+                                          act->core.data() + begin * inner_ + h * dim_, inner_,
+                                          caches[s]->state.data() + h * state_size);
+      });
+  for (int s = 0; s < num_seqs; ++s) {
+    LightningCache<T>& cache = *caches[s];
+    const int length = seq_offsets[s + 1] - seq_offsets[s];
+    cache.rows_in_block = length % block_;
+    cache.keys.clear();
+    cache.values.clear();
+    for (int r = seq_offsets[s + 1] - cache.rows_in_block; r < seq_offsets[s + 1]; ++r) {
+      for (int h = 0; h < heads_; ++h) {
+        const T* q = act->act.data() + static_cast<size_t>(r) * 3 * inner_ + 3 * h * dim_;
+        cache.keys.insert(cache.keys.end(), q + dim_, q + 2 * dim_);
+        cache.values.insert(cache.values.end(), q + 2 * dim_, q + 3 * dim_);
+      }
     }
   }
   Finish(params, rows, project, act, y);

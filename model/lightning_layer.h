@@ -43,9 +43,11 @@ class LightningLayer {
                 const kernels::GemmOptions& gemm, Activations* act, const T* dy, T* grads, T* da,
                 Workspace<T>* ws) const;
 
-  // Forward over one sequence (a prompt) that leaves in `cache` what decoding continues from.
-  void Prefill(const T* params, const T* a, int rows, const Projector& project, Activations* act,
-               LightningCache<T>* cache, T* y) const;
+  // Forward over the sequences of seq_offsets (prompts) that leaves in caches[s] what decoding
+  // of sequence s continues from.
+  void Prefill(const T* params, const T* a, int rows, const int32_t* seq_offsets, int num_seqs,
+               const Projector& project, Activations* act, LightningCache<T>* const* caches,
+               T* y) const;
 
   // One new row per sequence: rows = number of caches; each cache advances by one row.
   void Decode(const T* params, const T* a, int rows, LightningCache<T>* const* caches,

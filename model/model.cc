@@ -364,20 +364,26 @@ Status ModelT<T>::Prefill(std::span<const std::vector<int32_t>> prompts,
   const Projector project = TrunkProjector();
   std::vector<T> x(static_cast<size_t>(n) * h);
   Embed(batch.tokens, x.data());
+  std::vector<LightningCache<T>*> lightning_caches(num_prompts);
+  std::vector<KvCache<T>*> kv_caches(num_prompts);
   for (int l = 0; l < config_.num_hidden_layers; ++l) {
     const int m = mixer_index_[l];
+    const bool lightning = config_.layer_types[l] == AttentionType::kLightning;
+    for (int s = 0; s < num_prompts; ++s) {
+      if (lightning) {
+        lightning_caches[s] = &caches[s]->lightning[m];
+      } else {
+        kv_caches[s] = &caches[s]->kv[m];
+      }
+    }
     DecoderLayer(l, n, project, scratch_.get(), x.data(), nullptr,
                  [&](const T* a, LayerActivations* act, T* y) {
-                   for (int s = 0; s < num_prompts; ++s) {
-                     const size_t begin = static_cast<size_t>(offsets[s]) * h;
-                     const int rows = offsets[s + 1] - offsets[s];
-                     if (config_.layer_types[l] == AttentionType::kLightning) {
-                       lightning_[m].Prefill(params_.data(), a + begin, rows, project,
-                                             &act->lightning, &caches[s]->lightning[m], y + begin);
-                     } else {
-                       softmax_[m].Prefill(params_.data(), a + begin, rows, project,
-                                           &act->softmax, &caches[s]->kv[m], y + begin);
-                     }
+                   if (lightning) {
+                     lightning_[m].Prefill(params_.data(), a, n, offsets, num_prompts, project,
+                                           &act->lightning, lightning_caches.data(), y);
+                   } else {
+                     softmax_[m].Prefill(params_.data(), a, n, offsets, num_prompts, project,
+                                         &act->softmax, kv_caches.data(), y);
                    }
                  });
   }

@@ -82,20 +82,25 @@ void SoftmaxLayer<T>::Backward(const T* params, const T* a, int rows, const int3
 }
 
 template <typename T>
-void SoftmaxLayer<T>::Prefill(const T* params, const T* a, int rows, const Projector& project,
-                              Activations* act, KvCache<T>* cache, T* y) const {
+void SoftmaxLayer<T>::Prefill(const T* params, const T* a, int rows, const int32_t* seq_offsets,
+                              int num_seqs, const Projector& project, Activations* act,
+                              KvCache<T>* const* caches, T* y) const {
   std::vector<int32_t> positions(rows);
-  std::iota(positions.begin(), positions.end(), 0);
-  const int32_t offsets[] = {0, rows};
-  Forward(params, a, rows, positions.data(), offsets, 1, project, act, y);
-  cache->keys.clear();
-  cache->values.clear();
-  for (int r = 0; r < rows; ++r) {
-    const T* row = act->proj.data() + static_cast<size_t>(r) * width_ + inner_;
-    cache->keys.insert(cache->keys.end(), row, row + kv_);
-    cache->values.insert(cache->values.end(), row + kv_, row + 2 * kv_);
+  for (int s = 0; s < num_seqs; ++s) {
+    std::iota(positions.begin() + seq_offsets[s], positions.begin() + seq_offsets[s + 1], 0);
   }
-  cache->length = rows;
+  Forward(params, a, rows, positions.data(), seq_offsets, num_seqs, project, act, y);
+  for (int s = 0; s < num_seqs; ++s) {
+    KvCache<T>& cache = *caches[s];
+    cache.keys.clear();
+    cache.values.clear();
+    for (int r = seq_offsets[s]; r < seq_offsets[s + 1]; ++r) {
+      const T* row = act->proj.data() + static_cast<size_t>(r) * width_ + inner_;
+      cache.keys.insert(cache.keys.end(), row, row + kv_);
+      cache.values.insert(cache.values.end(), row + kv_, row + 2 * kv_);
+    }
+    cache.length = seq_offsets[s + 1] - seq_offsets[s];
+  }
 }
 
 template <typename T>

@@ -40,9 +40,11 @@ class SoftmaxLayer {
                 const int32_t* seq_offsets, int num_seqs, const kernels::GemmOptions& gemm,
                 Activations* act, const T* dy, T* grads, T* da, Workspace<T>* ws) const;
 
-  // Forward over one sequence (positions 0..rows−1) that stores its keys/values in cache.
-  void Prefill(const T* params, const T* a, int rows, const Projector& project, Activations* act,
-               KvCache<T>* cache, T* y) const;
+  // Forward over the sequences of seq_offsets (prompts: positions from 0 in each) that stores
+  // sequence s's keys/values in caches[s].
+  void Prefill(const T* params, const T* a, int rows, const int32_t* seq_offsets, int num_seqs,
+               const Projector& project, Activations* act, KvCache<T>* const* caches,
+               T* y) const;
 
   // One new row per cache, at position cache->length; appends to each cache.
   void Decode(const T* params, const T* a, int rows, KvCache<T>* const* caches,
