@@ -24,6 +24,7 @@
 #include "actors/coordinator.h"
 #include "actors/echo_worker.h"
 #include "actors/worker_session.h"
+#include "bench/bench_util.h"
 #include "core/logging.h"
 
 DEFINE_int32(rollouts, 8, "Simulated rollout actors.");
@@ -274,11 +275,6 @@ double RunEchoRound(const std::string& endpoint, int64_t* wrong) {
                   (report.answered != config.echo_probe->probes ? 1 : 0);
       });
   return answered * 3.0 / seconds;  // Request, reply, credit.
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 }  // namespace

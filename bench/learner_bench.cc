@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <random>
 
+#include "bench/bench_util.h"
 #include "core/logging.h"
 #include "learner/trainer.h"
 #include "model/config.h"
@@ -48,11 +49,6 @@ std::vector<TrainGroup> SyntheticBatch(int vocab, uint64_t version, uint32_t see
   return groups;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 }  // namespace lightrl
 
@@ -81,10 +77,11 @@ int main(int argc, char** argv) {
     step_ms.push_back(metrics->step_seconds * 1e3);
   }
   int64_t tokens = static_cast<int64_t>(FLAGS_groups) * FLAGS_group_size * FLAGS_completion_tokens;
-  std::printf("lightrl-bench-learner: %s, %d groups x %d samples x (%d prompt + %d completion) "
-              "tokens, %d update(s) per step, %d rounds (median)\n",
-              FLAGS_model_config.c_str(), FLAGS_groups, FLAGS_group_size, FLAGS_prompt_tokens,
-              FLAGS_completion_tokens, FLAGS_minibatches, FLAGS_repeats);
+  std::printf(
+      "lightrl-bench-learner: %s, %d groups x %d samples x (%d prompt + %d completion) "
+      "tokens, %d update(s) per step, %d rounds (median)\n",
+      FLAGS_model_config.c_str(), FLAGS_groups, FLAGS_group_size, FLAGS_prompt_tokens,
+      FLAGS_completion_tokens, FLAGS_minibatches, FLAGS_repeats);
   std::printf("%-22s %12s %14s %22s %6s\n", "", "step ms", "trained tok/s", "share outside fwd/bwd",
               "wrong");
   double share = Median(outside);

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <map>
 
+#include "bench/bench_util.h"
 #include "core/logging.h"
 #include "core/tokenizer.h"
 #include "model/config.h"
@@ -103,11 +104,6 @@ Round RunRound(model::Model& model, const Task& task, int round) {
   return r;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 }  // namespace lightrl
 
@@ -137,16 +133,18 @@ int main(int argc, char** argv) {
     max_delta = std::max(max_delta, round.max_delta);
   }
   double gen = Median(generation), fwd = Median(forward);
-  std::printf("lightrl-bench-rollout: %s, %d groups x %d samples, up to %d tokens, batch %d, "
-              "%d rounds (median)\n",
-              FLAGS_model_config.c_str(), FLAGS_groups, FLAGS_group_size, FLAGS_max_tokens,
-              FLAGS_max_batch, FLAGS_repeats);
+  std::printf(
+      "lightrl-bench-rollout: %s, %d groups x %d samples, up to %d tokens, batch %d, "
+      "%d rounds (median)\n",
+      FLAGS_model_config.c_str(), FLAGS_groups, FLAGS_group_size, FLAGS_max_tokens, FLAGS_max_batch,
+      FLAGS_repeats);
   std::printf("%-34s %12.0f tok/s\n", "generation (sampled tokens)", gen);
   std::printf("%-34s %12.0f tok/s\n", "forward pass over the same tokens", fwd);
   std::printf("%-34s %12.3f\n", "generation / forward", gen / fwd);
-  std::printf("rollout: %lld tokens checked, max |logprob - recomputation| %.3g, wrong %lld "
-              "(over %.0e): %s\n",
-              static_cast<long long>(tokens), max_delta, static_cast<long long>(wrong), kTolerance,
-              wrong == 0 ? "PASS" : "FAIL");
+  std::printf(
+      "rollout: %lld tokens checked, max |logprob - recomputation| %.3g, wrong %lld "
+      "(over %.0e): %s\n",
+      static_cast<long long>(tokens), max_delta, static_cast<long long>(wrong), kTolerance,
+      wrong == 0 ? "PASS" : "FAIL");
   return wrong == 0 ? 0 : 1;
 }

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "core/logging.h"
 #include "sandbox/sandbox.h"
 
@@ -93,11 +94,6 @@ double Batch(int runs, const std::function<bool()>& one, int* wrong) {
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   *wrong += failures.load();
   return runs / seconds;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 // Alternates a bare batch and a sandbox batch `repeats` times; the ratio is taken per

@@ -13,13 +13,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "actors/codec.h"
 #include "actors/zmq_socket.h"
+#include "bench/bench_util.h"
 #include "core/logging.h"
 
 DEFINE_int32(repeats, 7, "Timed rounds per size (after one warm-up round).");
@@ -189,11 +190,6 @@ RoundResult RunRound(ZmqSocket& socket, Mode mode, uint64_t count, const Rollout
   uint64_t wrong;
   std::memcpy(&wrong, answer[0].data(), sizeof(wrong));
   return {seconds, wrong};
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace

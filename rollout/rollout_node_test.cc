@@ -8,7 +8,6 @@
 #include <future>
 #include <thread>
 
-#include "model/config.h"
 #include "tests/util/subprocess.h"
 #include "tests/util/test_coordinator.h"
 
@@ -23,10 +22,6 @@ using testing::GeneratedSample;
 class RolloutNodeTest : public ::testing::TestWithParam<WeightSwitch> {
  protected:
   void SetUp() override {
-    auto model_config =
-        model::LoadModelConfig(testing::SourcePath("tests/configs/tiny_model.json"));
-    ASSERT_TRUE(model_config.ok());
-    model_config_ = *model_config;
     ClusterConfig cluster;
     cluster.coordinator_endpoint = "inproc://rollout-test";
     cluster.heartbeat_interval_ms = 50;
@@ -34,7 +29,7 @@ class RolloutNodeTest : public ::testing::TestWithParam<WeightSwitch> {
     auto coordinator = testing::TestCoordinator::Start(context_, cluster);
     ASSERT_TRUE(coordinator.ok()) << coordinator.status();
     coordinator_ = std::move(*coordinator);
-    coordinator_->Publish(model_config_, 1, 11);
+    coordinator_->Publish(1, 11);
     RolloutNodeConfig config;
     config.worker_id = "rollout-t";
     config.cluster = cluster;
@@ -67,7 +62,6 @@ class RolloutNodeTest : public ::testing::TestWithParam<WeightSwitch> {
   }
 
   zmq::context_t context_{1};
-  model::ModelConfig model_config_;
   MetricsRegistry rollout_metrics_;
   std::unique_ptr<testing::TestCoordinator> coordinator_;
   std::unique_ptr<RolloutNode> node_;
@@ -81,7 +75,7 @@ TEST_P(RolloutNodeTest, NewWeightsArriveWhileAGroupIsBeingGenerated) {
     std::this_thread::sleep_for(milliseconds(1));  // Polls the generation thread's gauge.
   }
   ASSERT_GT(ActiveSequences(), 0);
-  coordinator_->Publish(model_config_, 2, 22);
+  coordinator_->Publish(2, 22);
   coordinator_->Announce("rollout-t", 2);
   std::vector<GeneratedSample> samples = first.get();
   ASSERT_EQ(samples.size(), 4u);

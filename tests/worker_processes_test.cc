@@ -18,7 +18,6 @@
 #include "actors/coordinator.h"
 #include "core/http_client.h"
 #include "core/tokenizer.h"
-#include "model/config.h"
 #include "model/model.h"
 #include "tasks/reference.h"
 #include "tasks/rule_verifiers.h"
@@ -42,10 +41,6 @@ struct ScoreOut {
 class WorkerProcessesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto model_config =
-        model::LoadModelConfig(testing::SourcePath("tests/configs/tiny_model.json"));
-    ASSERT_TRUE(model_config.ok());
-    model_config_ = *model_config;
     ClusterConfig cluster;
     cluster.coordinator_endpoint = "tcp://127.0.0.1:0";
     cluster.heartbeat_interval_ms = 100;
@@ -134,7 +129,6 @@ class WorkerProcessesTest : public ::testing::Test {
   }
 
   zmq::context_t context_{1};
-  model::ModelConfig model_config_;
   std::unique_ptr<testing::TestCoordinator> coordinator_;
   std::string dir_, config_;
   std::unique_ptr<Task> task_;
@@ -142,7 +136,7 @@ class WorkerProcessesTest : public ::testing::Test {
 };
 
 TEST_F(WorkerProcessesTest, RolloutAndRewardProcessesServeATestCoordinatorOverTcp) {
-  auto v1 = coordinator_->Publish(model_config_, 1, 11);
+  auto v1 = coordinator_->Publish(1, 11);
   StartWorker("rollout", "rollout-0");
   StartWorker("reward", "reward-0");
   ASSERT_TRUE(coordinator_->WaitFor([](Coordinator& c) {
@@ -218,7 +212,7 @@ TEST_F(WorkerProcessesTest, RolloutAndRewardProcessesServeATestCoordinatorOverTc
   while (ActiveSequences(metrics_port) == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(2));  // Polls the process's /metrics.
   }
-  coordinator_->Publish(model_config_, 2, 22);
+  coordinator_->Publish(2, 22);
   coordinator_->Announce("rollout-0", 2);
   std::vector<GeneratedSample> switched = long_group.get();
   ASSERT_EQ(switched.size(), 4u);

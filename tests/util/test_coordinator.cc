@@ -5,12 +5,16 @@
 #include "actors/codec.h"
 #include "core/logging.h"
 #include "learner/weights_export.h"
+#include "model/config.h"
+#include "tests/util/subprocess.h"
 
 namespace lightrl::testing {
 
 StatusOr<std::unique_ptr<TestCoordinator>> TestCoordinator::Start(zmq::context_t& context,
                                                                   const ClusterConfig& cluster) {
   std::unique_ptr<TestCoordinator> self(new TestCoordinator());
+  ASSIGN_OR_RETURN(self->model_config_,
+                   model::LoadModelConfig(SourcePath("tests/configs/tiny_model.json")));
   TestCoordinator* raw = self.get();
   ASSIGN_OR_RETURN(self->actor_,
                    Actor::Start(
@@ -55,9 +59,8 @@ bool TestCoordinator::WaitFor(const std::function<bool(Coordinator&)>& condition
   return false;
 }
 
-std::unique_ptr<model::Model> TestCoordinator::Publish(const model::ModelConfig& config,
-                                                       uint64_t version, uint64_t seed) {
-  auto model = model::Model::Create(config);
+std::unique_ptr<model::Model> TestCoordinator::Publish(uint64_t version, uint64_t seed) {
+  auto model = model::Model::Create(model_config_);
   CHECK_OK(model.status());
   (*model)->InitializeRandom(seed);
   WeightsImage image = ExportWeights((*model)->params(), version);
