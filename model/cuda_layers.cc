@@ -16,10 +16,6 @@ using kernels::Transpose;
 // transformers builds the lightning RMSNorm with its default eps, not rms_norm_eps.
 constexpr float kLightningNormEps = 1e-6f;
 
-std::string Name(int layer, const char* suffix) {
-  return "model.layers." + std::to_string(layer) + ".self_attn." + suffix;
-}
-
 }  // namespace
 
 void DeviceWeights::Project(const float* x, int rows, int k, size_t w, int n, float* y) const {
@@ -48,11 +44,7 @@ CudaLightningLayer::CudaLightningLayer(const CudaContext& ctx, const ModelConfig
       dim_(config.head_dim),
       inner_(config.num_attention_heads * config.head_dim),
       block_(config.block_size),
-      qkv_gate_(layout.Get(Name(layer, "qkv_proj.weight")).offset),
-      norm_(layout.Get(Name(layer, "norm.weight")).offset),
-      out_(layout.Get(Name(layer, "out_proj.weight")).offset) {
-  CHECK_EQ(layout.Get(Name(layer, "output_gate.weight")).offset,
-           qkv_gate_ + static_cast<size_t>(3) * inner_ * hidden_);
+      offsets_(FindLightningWeights(config, layout, layer)) {
   std::vector<float> slopes;
   for (int h = 0; h < heads_; ++h) {
     slopes.push_back(kernels::LightningSlope<float>(h, heads_, layer, config.num_hidden_layers));
@@ -66,7 +58,7 @@ void CudaLightningLayer::Project(const DeviceWeights& w, const float* a, int row
   float* proj = Sized(&act->proj, static_cast<size_t>(rows) * 4 * inner_);
   float* silu = Sized(&act->act, static_cast<size_t>(rows) * 3 * inner_);
   Sized(&act->core, static_cast<size_t>(rows) * inner_);
-  w.Project(a, rows, hidden_, qkv_gate_, 4 * inner_, proj);
+  w.Project(a, rows, hidden_, offsets_.qkv_gate, 4 * inner_, proj);
   kc::SiluForward(*w.ctx, proj, 4 * inner_, rows, 3 * inner_, silu, 3 * inner_);
 }
 
@@ -75,11 +67,11 @@ void CudaLightningLayer::Finish(const DeviceWeights& w, int rows, Activations* a
   float* inv_rms = Sized(&act->inv_rms, rows);
   float* normed = Sized(&act->normed, static_cast<size_t>(rows) * inner_);
   float* gated = Sized(&act->gated, static_cast<size_t>(rows) * inner_);
-  kc::RmsNormForward(*w.ctx, act->core.data(), w.params + norm_, rows, inner_, kLightningNormEps,
-                     normed, inv_rms);
+  kc::RmsNormForward(*w.ctx, act->core.data(), w.params + offsets_.norm, rows, inner_,
+                     kLightningNormEps, normed, inv_rms);
   kc::SigmoidGateForward(*w.ctx, act->proj.data() + 3 * inner_, 4 * inner_, normed, rows, inner_,
                          gated);
-  w.Project(gated, rows, inner_, out_, hidden_, y);
+  w.Project(gated, rows, inner_, offsets_.out, hidden_, y);
 }
 
 void CudaLightningLayer::Forward(const DeviceWeights& w, const float* a, int rows,
@@ -102,17 +94,17 @@ void CudaLightningLayer::Backward(const DeviceWeights& w, const float* a, int ro
   float* d_proj = ws->Get(Slot::kLayerC, static_cast<size_t>(rows) * wide);
   float* d_act = ws->Get(Slot::kLayerD, static_cast<size_t>(rows) * 3 * inner_);
   const CudaContext& ctx = *w.ctx;
-  w.ProjectInputGrad(dy, rows, hidden_, out_, inner_, d_gated, 0.0f);
-  w.ProjectWeightGrad(dy, rows, hidden_, act->gated.data(), inner_, out_);
+  w.ProjectInputGrad(dy, rows, hidden_, offsets_.out, inner_, d_gated, 0.0f);
+  w.ProjectWeightGrad(dy, rows, hidden_, act->gated.data(), inner_, offsets_.out);
   kc::SigmoidGateBackward(ctx, act->proj.data() + 3 * inner_, wide, act->normed.data(), d_gated,
                           rows, inner_, d_proj + 3 * inner_, wide, d_gated);
-  kc::RmsNormBackward(ctx, act->core.data(), w.params + norm_, act->inv_rms.data(), d_gated, rows,
-                      inner_, d_core, w.grads + norm_);
+  kc::RmsNormBackward(ctx, act->core.data(), w.params + offsets_.norm, act->inv_rms.data(), d_gated,
+                      rows, inner_, d_core, w.grads + offsets_.norm);
   kc::LightningBackward(ctx, act->act.data(), 3 * inner_, d_core, *batch.lightning,
                         {heads_, dim_, block_}, *decay_, d_act);
   kc::SiluBackward(ctx, act->proj.data(), wide, d_act, 3 * inner_, rows, 3 * inner_, d_proj, wide);
-  w.ProjectWeightGrad(d_proj, rows, wide, a, hidden_, qkv_gate_);
-  w.ProjectInputGrad(d_proj, rows, wide, qkv_gate_, hidden_, da, 1.0f);
+  w.ProjectWeightGrad(d_proj, rows, wide, a, hidden_, offsets_.qkv_gate);
+  w.ProjectInputGrad(d_proj, rows, wide, offsets_.qkv_gate, hidden_, da, 1.0f);
 }
 
 void CudaLightningLayer::Decode(const DeviceWeights& w, const float* a, int rows,
@@ -138,20 +130,14 @@ CudaSoftmaxLayer::CudaSoftmaxLayer(const CudaContext& ctx, const ModelConfig& co
       k_rope_(std::make_unique<kc::RopeFrequencies>(
           ctx, kernels::RopeShape{config.num_key_value_heads, config.head_dim, config.rotary_dim,
                                   config.rope_theta})),
-      qkv_(layout.Get(Name(layer, "q_proj.weight")).offset),
-      o_(layout.Get(Name(layer, "o_proj.weight")).offset) {
-  CHECK_EQ(layout.Get(Name(layer, "k_proj.weight")).offset,
-           qkv_ + static_cast<size_t>(inner_) * hidden_);
-  CHECK_EQ(layout.Get(Name(layer, "v_proj.weight")).offset,
-           qkv_ + static_cast<size_t>(inner_ + kv_) * hidden_);
-}
+      offsets_(FindSoftmaxWeights(config, layout, layer)) {}
 
 void CudaSoftmaxLayer::Project(const DeviceWeights& w, const float* a, int rows,
                                const int32_t* positions, Activations* act) const {
   float* proj = Sized(&act->proj, static_cast<size_t>(rows) * width_);
   Sized(&act->out, static_cast<size_t>(rows) * inner_);
   Sized(&act->lse, static_cast<size_t>(rows) * shape_.heads);
-  w.Project(a, rows, hidden_, qkv_, width_, proj);
+  w.Project(a, rows, hidden_, offsets_.qkv, width_, proj);
   kc::RopeForward(*w.ctx, proj, rows, width_, *q_rope_, positions);
   kc::RopeForward(*w.ctx, proj + inner_, rows, width_, *k_rope_, positions);
 }
@@ -167,7 +153,7 @@ void CudaSoftmaxLayer::Forward(const DeviceWeights& w, const float* a, int rows,
     kc::KvCacheWrite(*w.ctx, p + inner_, width_, p + inner_ + kv_, width_, rows, cache_slots,
                      batch.positions, kv_, *cache);
   }
-  w.Project(act->out.data(), rows, inner_, o_, hidden_, y);
+  w.Project(act->out.data(), rows, inner_, offsets_.o, hidden_, y);
 }
 
 void CudaSoftmaxLayer::Backward(const DeviceWeights& w, const float* a, int rows,
@@ -176,16 +162,16 @@ void CudaSoftmaxLayer::Backward(const DeviceWeights& w, const float* a, int rows
   float* d_out = ws->Get(Slot::kLayerA, static_cast<size_t>(rows) * inner_);
   float* dp = ws->Get(Slot::kLayerB, static_cast<size_t>(rows) * width_);
   const CudaContext& ctx = *w.ctx;
-  w.ProjectInputGrad(dy, rows, hidden_, o_, inner_, d_out, 0.0f);
-  w.ProjectWeightGrad(dy, rows, hidden_, act->out.data(), inner_, o_);
+  w.ProjectInputGrad(dy, rows, hidden_, offsets_.o, inner_, d_out, 0.0f);
+  w.ProjectWeightGrad(dy, rows, hidden_, act->out.data(), inner_, offsets_.o);
   const float* p = act->proj.data();
   kc::AttentionBackward(ctx, p, width_, p + inner_, width_, p + inner_ + kv_, width_,
                         act->out.data(), act->lse.data(), d_out, *batch.attention, shape_, dp,
                         dp + inner_, dp + inner_ + kv_);
   kc::RopeBackward(ctx, dp, rows, width_, *q_rope_, batch.positions);
   kc::RopeBackward(ctx, dp + inner_, rows, width_, *k_rope_, batch.positions);
-  w.ProjectWeightGrad(dp, rows, width_, a, hidden_, qkv_);
-  w.ProjectInputGrad(dp, rows, width_, qkv_, hidden_, da, 1.0f);
+  w.ProjectWeightGrad(dp, rows, width_, a, hidden_, offsets_.qkv);
+  w.ProjectInputGrad(dp, rows, width_, offsets_.qkv, hidden_, da, 1.0f);
 }
 
 void CudaSoftmaxLayer::Decode(const DeviceWeights& w, const float* a, int rows,
@@ -198,7 +184,7 @@ void CudaSoftmaxLayer::Decode(const DeviceWeights& w, const float* a, int rows,
                    kv_, cache);
   kc::AttentionDecode(*w.ctx, p, width_, rows, slots, lengths, shape_, cache, act->out.data(),
                       act->lse.data());
-  w.Project(act->out.data(), rows, inner_, o_, hidden_, y);
+  w.Project(act->out.data(), rows, inner_, offsets_.o, hidden_, y);
 }
 
 }  // namespace lightrl::model::internal

@@ -17,6 +17,7 @@
 #include "kernels/cuda/lightning.h"
 #include "kernels/cuda/rope.h"
 #include "model/config.h"
+#include "model/layer_weights.h"
 #include "model/param_arena.h"
 #include "model/workspace.h"
 
@@ -102,7 +103,7 @@ class CudaLightningLayer {
 
   int hidden_, heads_, dim_, inner_, block_;
   std::unique_ptr<kernels::cuda::LightningDecay> decay_;
-  size_t qkv_gate_, norm_, out_;
+  LightningWeights offsets_;
 };
 
 class CudaSoftmaxLayer {
@@ -134,7 +135,7 @@ class CudaSoftmaxLayer {
   int hidden_, inner_, kv_, width_;
   kernels::AttentionShape shape_;
   std::unique_ptr<kernels::cuda::RopeFrequencies> q_rope_, k_rope_;
-  size_t qkv_, o_;
+  SoftmaxWeights offsets_;
 };
 
 // Routing statistics of a forward on the device: routed [E] then prob_sum [E] (doubles).
@@ -161,8 +162,7 @@ class CudaMoeLayer {
 
  private:
   int hidden_, inter_, experts_, top_k_;
-  size_t gate_;
-  std::vector<size_t> w13_, w2_;
+  MoeWeights offsets_;
 };
 
 }  // namespace lightrl::model::internal

@@ -12,10 +12,6 @@ namespace {
 namespace kc = kernels::cuda;
 using kernels::Transpose;
 
-std::string Name(int layer, const std::string& suffix) {
-  return "model.layers." + std::to_string(layer) + ".block_sparse_moe." + suffix;
-}
-
 }  // namespace
 
 CudaMoeLayer::CudaMoeLayer(const ModelConfig& config, const ParamLayout& layout, int layer)
@@ -23,15 +19,7 @@ CudaMoeLayer::CudaMoeLayer(const ModelConfig& config, const ParamLayout& layout,
       inter_(config.intermediate_size),
       experts_(config.num_local_experts),
       top_k_(config.num_experts_per_tok),
-      gate_(layout.Get(Name(layer, "gate.weight")).offset) {
-  for (int e = 0; e < experts_; ++e) {
-    const std::string expert = "experts." + std::to_string(e) + ".";
-    w13_.push_back(layout.Get(Name(layer, expert + "w1.weight")).offset);
-    CHECK_EQ(layout.Get(Name(layer, expert + "w3.weight")).offset,
-             w13_.back() + static_cast<size_t>(inter_) * hidden_);
-    w2_.push_back(layout.Get(Name(layer, expert + "w2.weight")).offset);
-  }
-}
+      offsets_(FindMoeWeights(config, layout, layer)) {}
 
 void CudaMoeLayer::Forward(const DeviceWeights& w, const float* b, int rows, Activations* act,
                            float* z, DeviceRouterStats* stats) const {
@@ -40,8 +28,8 @@ void CudaMoeLayer::Forward(const DeviceWeights& w, const float* b, int rows, Act
   kc::Scratch<float> logits(ctx, static_cast<size_t>(rows) * experts_);
   // The router stays FP32 in every precision mode (as on the CPU).
   kc::Gemm(ctx, kc::GemmPrecision::kFp32, Transpose::kNo, Transpose::kYes, rows, experts_, hidden_,
-           1.0f, {b, hidden_, nullptr}, {w.params + gate_, hidden_, nullptr}, 0.0f, logits.data(),
-           experts_);
+           1.0f, {b, hidden_, nullptr}, {w.params + offsets_.gate, hidden_, nullptr}, 0.0f,
+           logits.data(), experts_);
   float* probs = Sized(&act->probs, static_cast<size_t>(rows) * experts_);
   float* weights = Sized(&act->weights, pairs);
   int32_t* experts = Sized(&act->experts, pairs);
@@ -66,10 +54,10 @@ void CudaMoeLayer::Forward(const DeviceWeights& w, const float* b, int rows, Act
     if (count == 0) continue;
     float* gu = gate_up + static_cast<size_t>(begin) * 2 * inter_;
     float* in = inner + static_cast<size_t>(begin) * inter_;
-    w.Project(gathered + static_cast<size_t>(begin) * hidden_, count, hidden_, w13_[e], 2 * inter_,
-              gu);
+    w.Project(gathered + static_cast<size_t>(begin) * hidden_, count, hidden_, offsets_.w13[e],
+              2 * inter_, gu);
     kc::SwiGluForward(ctx, gu, count, inter_, in);
-    w.Project(in, count, inter_, w2_[e], hidden_,
+    w.Project(in, count, inter_, offsets_.w2[e], hidden_,
               expert_out + static_cast<size_t>(begin) * hidden_);
   }
   kc::CombineExperts(ctx, expert_out, position, experts, weights, rows, top_k_, hidden_, z);
@@ -94,23 +82,23 @@ void CudaMoeLayer::Backward(const DeviceWeights& w, const float* b, int rows, Ac
     const float* dy = d_out + static_cast<size_t>(begin) * hidden_;
     float* di = d_inner + static_cast<size_t>(begin) * inter_;
     float* dgu = d_gate_up + static_cast<size_t>(begin) * 2 * inter_;
-    w.ProjectInputGrad(dy, count, hidden_, w2_[e], inter_, di, 0.0f);
+    w.ProjectInputGrad(dy, count, hidden_, offsets_.w2[e], inter_, di, 0.0f);
     w.ProjectWeightGrad(dy, count, hidden_, act->inner.data() + static_cast<size_t>(begin) * inter_,
-                        inter_, w2_[e]);
+                        inter_, offsets_.w2[e]);
     kc::SwiGluBackward(ctx, act->gate_up.data() + static_cast<size_t>(begin) * 2 * inter_, di,
                        count, inter_, dgu);
     w.ProjectWeightGrad(dgu, count, 2 * inter_,
                         act->gathered.data() + static_cast<size_t>(begin) * hidden_, hidden_,
-                        w13_[e]);
-    w.ProjectInputGrad(dgu, count, 2 * inter_, w13_[e], hidden_,
+                        offsets_.w13[e]);
+    w.ProjectInputGrad(dgu, count, 2 * inter_, offsets_.w13[e], hidden_,
                        d_gathered + static_cast<size_t>(begin) * hidden_, 0.0f);
   }
   kc::GatherForExpertsBackward(ctx, d_gathered, position, rows, top_k_, hidden_, db);
   kc::Scratch<float> d_logits(ctx, static_cast<size_t>(rows) * experts_);
   kc::RouterBackward(ctx, act->probs.data(), act->experts.data(), act->weights.data(),
                      d_weights.data(), aux_dprob, rows, experts_, top_k_, d_logits.data());
-  w.ProjectWeightGrad(d_logits.data(), rows, experts_, b, hidden_, gate_);
-  w.ProjectInputGrad(d_logits.data(), rows, experts_, gate_, hidden_, db, 1.0f);
+  w.ProjectWeightGrad(d_logits.data(), rows, experts_, b, hidden_, offsets_.gate);
+  w.ProjectInputGrad(d_logits.data(), rows, experts_, offsets_.gate, hidden_, db, 1.0f);
 }
 
 }  // namespace lightrl::model::internal

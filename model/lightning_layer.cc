@@ -16,10 +16,6 @@ constexpr double kLightningNormEps = 1e-6;
 
 using kernels::Transpose;
 
-std::string Name(int layer, const char* suffix) {
-  return "model.layers." + std::to_string(layer) + ".self_attn." + suffix;
-}
-
 }  // namespace
 
 template <typename T>
@@ -29,11 +25,7 @@ LightningLayer<T>::LightningLayer(const ModelConfig& config, const ParamLayout& 
       dim_(config.head_dim),
       inner_(config.num_attention_heads * config.head_dim),
       block_(config.block_size),
-      qkv_gate_(layout.Get(Name(layer, "qkv_proj.weight")).offset),
-      norm_(layout.Get(Name(layer, "norm.weight")).offset),
-      out_(layout.Get(Name(layer, "out_proj.weight")).offset) {
-  CHECK_EQ(layout.Get(Name(layer, "output_gate.weight")).offset,
-           qkv_gate_ + static_cast<size_t>(3) * inner_ * hidden_);
+      offsets_(FindLightningWeights(config, layout, layer)) {
   for (int h = 0; h < heads_; ++h) {
     slopes_.push_back(kernels::LightningSlope<T>(h, heads_, layer, config.num_hidden_layers));
     decay_.push_back(kernels::LightningDecayTable(slopes_.back(), block_));
@@ -46,7 +38,7 @@ void LightningLayer<T>::Project(const T* params, const T* a, int rows, const Pro
   act->proj.resize(static_cast<size_t>(rows) * 4 * inner_);
   act->act.resize(static_cast<size_t>(rows) * 3 * inner_);
   act->core.resize(static_cast<size_t>(rows) * inner_);
-  project(a, rows, hidden_, params + qkv_gate_, 4 * inner_, act->proj.data());
+  project(a, rows, hidden_, params + offsets_.qkv_gate, 4 * inner_, act->proj.data());
   kernels::SiluForward(act->proj.data(), 4 * inner_, rows, 3 * inner_, act->act.data(), 3 * inner_);
 }
 
@@ -56,12 +48,12 @@ void LightningLayer<T>::Finish(const T* params, int rows, const Projector& proje
   act->inv_rms.resize(rows);
   act->normed.resize(static_cast<size_t>(rows) * inner_);
   act->gated.resize(static_cast<size_t>(rows) * inner_);
-  kernels::RmsNormForward(act->core.data(), params + norm_, rows, inner_,
+  kernels::RmsNormForward(act->core.data(), params + offsets_.norm, rows, inner_,
                           static_cast<T>(kLightningNormEps), act->normed.data(),
                           act->inv_rms.data());
   kernels::SigmoidGateForward(act->proj.data() + 3 * inner_, 4 * inner_, act->normed.data(), rows,
                               inner_, act->gated.data());
-  project(act->gated.data(), rows, inner_, params + out_, hidden_, y);
+  project(act->gated.data(), rows, inner_, params + offsets_.out, hidden_, y);
 }
 
 template <typename T>
@@ -85,20 +77,20 @@ void LightningLayer<T>::Backward(const T* params, const T* a, int rows, const in
   T* d_proj = ws->Get(Slot::kLayerC, static_cast<size_t>(rows) * wide);
   T* d_act = ws->Get(Slot::kLayerD, static_cast<size_t>(rows) * 3 * inner_);
   kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, inner_, hidden_, T(1), dy, hidden_,
-                   params + out_, inner_, T(0), d_gated, inner_, gemm);
+                   params + offsets_.out, inner_, T(0), d_gated, inner_, gemm);
   kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, hidden_, inner_, rows, T(1), dy, hidden_,
-                   act->gated.data(), inner_, T(1), grads + out_, inner_, gemm);
+                   act->gated.data(), inner_, T(1), grads + offsets_.out, inner_, gemm);
   kernels::SigmoidGateBackward(act->proj.data() + 3 * inner_, wide, act->normed.data(), d_gated,
                                rows, inner_, d_proj + 3 * inner_, wide, d_gated);
-  kernels::RmsNormBackward(act->core.data(), params + norm_, act->inv_rms.data(), d_gated, rows,
-                           inner_, d_core, grads + norm_);
+  kernels::RmsNormBackward(act->core.data(), params + offsets_.norm, act->inv_rms.data(), d_gated,
+                           rows, inner_, d_core, grads + offsets_.norm);
   kernels::LightningBackward(act->act.data(), 3 * inner_, d_core, seq_offsets, num_seqs,
                              {heads_, dim_, block_}, slopes_.data(), d_act);
   kernels::SiluBackward(act->proj.data(), wide, d_act, 3 * inner_, rows, 3 * inner_, d_proj, wide);
   kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, wide, hidden_, rows, T(1), d_proj, wide, a,
-                   hidden_, T(1), grads + qkv_gate_, hidden_, gemm);
+                   hidden_, T(1), grads + offsets_.qkv_gate, hidden_, gemm);
   kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, hidden_, wide, T(1), d_proj, wide,
-                   params + qkv_gate_, hidden_, T(1), da, hidden_, gemm);
+                   params + offsets_.qkv_gate, hidden_, T(1), da, hidden_, gemm);
 }
 
 template <typename T>
@@ -108,19 +100,19 @@ void LightningLayer<T>::Prefill(const T* params, const T* a, int rows, const int
   Project(params, a, rows, project, act);
   const size_t state_size = static_cast<size_t>(dim_) * dim_;
   for (int s = 0; s < num_seqs; ++s) caches[s]->state.assign(state_size * heads_, T(0));
-  kernels::ParallelForEach(
-      static_cast<int64_t>(num_seqs) * heads_, int64_t{rows} * dim_ * dim_ / num_seqs,
-      [&](int64_t task) {
-        const int s = static_cast<int>(task / heads_), h = static_cast<int>(task % heads_);
-        const size_t begin = static_cast<size_t>(seq_offsets[s]);
-        const T* q = act->act.data() + begin * 3 * inner_ + 3 * h * dim_;
-        const kernels::LightningHeadView<T> view{q,          q + dim_,   q + 2 * dim_,
-                                                 3 * inner_, 3 * inner_, 3 * inner_};
-        kernels::LightningSequenceForward(view, seq_offsets[s + 1] - seq_offsets[s], dim_,
-                                          decay_[h].data(), block_,
-                                          act->core.data() + begin * inner_ + h * dim_, inner_,
-                                          caches[s]->state.data() + h * state_size);
-      });
+  kernels::ParallelForEach(static_cast<int64_t>(num_seqs) * heads_,
+                           int64_t{rows} * dim_ * dim_ / num_seqs, [&](int64_t task) {
+                             const int s = static_cast<int>(task / heads_),
+                                       h = static_cast<int>(task % heads_);
+                             const size_t begin = static_cast<size_t>(seq_offsets[s]);
+                             const T* q = act->act.data() + begin * 3 * inner_ + 3 * h * dim_;
+                             const kernels::LightningHeadView<T> view{
+                                 q, q + dim_, q + 2 * dim_, 3 * inner_, 3 * inner_, 3 * inner_};
+                             kernels::LightningSequenceForward(
+                                 view, seq_offsets[s + 1] - seq_offsets[s], dim_, decay_[h].data(),
+                                 block_, act->core.data() + begin * inner_ + h * dim_, inner_,
+                                 caches[s]->state.data() + h * state_size);
+                           });
   for (int s = 0; s < num_seqs; ++s) {
     LightningCache<T>& cache = *caches[s];
     const int length = seq_offsets[s + 1] - seq_offsets[s];

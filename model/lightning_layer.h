@@ -13,6 +13,7 @@
 #include "kernels/lightning.h"
 #include "model/config.h"
 #include "model/decode_cache.h"
+#include "model/layer_weights.h"
 #include "model/param_arena.h"
 #include "model/projector.h"
 #include "model/workspace.h"
@@ -61,7 +62,7 @@ class LightningLayer {
   int hidden_, heads_, dim_, inner_, block_;
   std::vector<T> slopes_;
   std::vector<std::vector<T>> decay_;  // per head: E[n] = exp(−slope·n), n = 0..block
-  size_t qkv_gate_, norm_, out_;       // arena offsets
+  LightningWeights offsets_;
 };
 
 }  // namespace lightrl::model

@@ -14,10 +14,6 @@ namespace {
 
 using kernels::Transpose;
 
-std::string Name(int layer, const std::string& suffix) {
-  return "model.layers." + std::to_string(layer) + ".block_sparse_moe." + suffix;
-}
-
 }  // namespace
 
 template <typename T>
@@ -26,15 +22,7 @@ MoeLayer<T>::MoeLayer(const ModelConfig& config, const ParamLayout& layout, int 
       inter_(config.intermediate_size),
       experts_(config.num_local_experts),
       top_k_(config.num_experts_per_tok),
-      gate_(layout.Get(Name(layer, "gate.weight")).offset) {
-  for (int e = 0; e < experts_; ++e) {
-    const std::string expert = "experts." + std::to_string(e) + ".";
-    w13_.push_back(layout.Get(Name(layer, expert + "w1.weight")).offset);
-    CHECK_EQ(layout.Get(Name(layer, expert + "w3.weight")).offset,
-             w13_.back() + static_cast<size_t>(inter_) * hidden_);
-    w2_.push_back(layout.Get(Name(layer, expert + "w2.weight")).offset);
-  }
-}
+      offsets_(FindMoeWeights(config, layout, layer)) {}
 
 // Counting sort of the (row, slot) pairs by expert, stable in row order.
 template <typename T>
@@ -53,7 +41,7 @@ void MoeLayer<T>::Forward(const T* params, const T* b, int rows, const Projector
                           Activations* act, T* z, RouterStats* stats) const {
   const int pairs = rows * top_k_;
   std::vector<T> logits(static_cast<size_t>(rows) * experts_);
-  kernels::RouterLogits(b, rows, hidden_, params + gate_, experts_, logits.data());
+  kernels::RouterLogits(b, rows, hidden_, params + offsets_.gate, experts_, logits.data());
   act->probs.resize(logits.size());
   act->weights.resize(pairs);
   act->experts.resize(pairs);
@@ -79,9 +67,9 @@ void MoeLayer<T>::Forward(const T* params, const T* b, int rows, const Projector
     T* gate_up = act->gate_up.data() + static_cast<size_t>(begin) * 2 * inter_;
     T* inner = act->inner.data() + static_cast<size_t>(begin) * inter_;
     project(act->gathered.data() + static_cast<size_t>(begin) * hidden_, count, hidden_,
-            params + w13_[e], 2 * inter_, gate_up);
+            params + offsets_.w13[e], 2 * inter_, gate_up);
     kernels::SwiGluForward(gate_up, count, inter_, inner);
-    project(inner, count, inter_, params + w2_[e], hidden_,
+    project(inner, count, inter_, params + offsets_.w2[e], hidden_,
             act->expert_out.data() + static_cast<size_t>(begin) * hidden_);
   }
   kernels::ParallelForIndex(rows, hidden_, [&](int64_t r) {
@@ -129,17 +117,17 @@ void MoeLayer<T>::Backward(const T* params, const T* b, int rows, const kernels:
     T* di = d_inner + static_cast<size_t>(begin) * inter_;
     T* dgu = d_gate_up + static_cast<size_t>(begin) * 2 * inter_;
     kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, count, inter_, hidden_, T(1), dy, hidden_,
-                     params + w2_[e], inter_, T(0), di, inter_, gemm);
+                     params + offsets_.w2[e], inter_, T(0), di, inter_, gemm);
     kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, hidden_, inter_, count, T(1), dy, hidden_,
                      act->inner.data() + static_cast<size_t>(begin) * inter_, inter_, T(1),
-                     grads + w2_[e], inter_, gemm);
+                     grads + offsets_.w2[e], inter_, gemm);
     kernels::SwiGluBackward(act->gate_up.data() + static_cast<size_t>(begin) * 2 * inter_, di,
                             count, inter_, dgu);
     kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, 2 * inter_, hidden_, count, T(1), dgu,
                      2 * inter_, act->gathered.data() + static_cast<size_t>(begin) * hidden_,
-                     hidden_, T(1), grads + w13_[e], hidden_, gemm);
+                     hidden_, T(1), grads + offsets_.w13[e], hidden_, gemm);
     kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, count, hidden_, 2 * inter_, T(1), dgu,
-                     2 * inter_, params + w13_[e], hidden_, T(0),
+                     2 * inter_, params + offsets_.w13[e], hidden_, T(0),
                      d_gathered + static_cast<size_t>(begin) * hidden_, hidden_, gemm);
   }
   kernels::ParallelForIndex(rows, hidden_, [&](int64_t r) {
@@ -159,9 +147,9 @@ void MoeLayer<T>::Backward(const T* params, const T* b, int rows, const kernels:
                           d_weights.data(), aux_dprob != nullptr ? d_probs.data() : nullptr, rows,
                           experts_, top_k_, d_logits.data());
   kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, experts_, hidden_, rows, T(1), d_logits.data(),
-                   experts_, b, hidden_, T(1), grads + gate_, hidden_, gemm);
+                   experts_, b, hidden_, T(1), grads + offsets_.gate, hidden_, gemm);
   kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, hidden_, experts_, T(1), d_logits.data(),
-                   experts_, params + gate_, hidden_, T(1), db, hidden_, gemm);
+                   experts_, params + offsets_.gate, hidden_, T(1), db, hidden_, gemm);
 }
 
 template class MoeLayer<float>;

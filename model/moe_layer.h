@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/layer_weights.h"
 #include "model/param_arena.h"
 #include "model/projector.h"
 #include "model/workspace.h"
@@ -55,8 +56,7 @@ class MoeLayer {
   void Dispatch(int rows, Activations* act) const;
 
   int hidden_, inter_, experts_, top_k_;
-  size_t gate_;
-  std::vector<size_t> w13_, w2_;  // per expert: fused [w1; w3] and w2 offsets
+  MoeWeights offsets_;
 };
 
 }  // namespace lightrl::model

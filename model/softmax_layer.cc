@@ -12,10 +12,6 @@ namespace {
 
 using kernels::Transpose;
 
-std::string Name(int layer, const char* suffix) {
-  return "model.layers." + std::to_string(layer) + ".self_attn." + suffix;
-}
-
 }  // namespace
 
 template <typename T>
@@ -28,13 +24,7 @@ SoftmaxLayer<T>::SoftmaxLayer(const ModelConfig& config, const ParamLayout& layo
              1.0 / std::sqrt(static_cast<double>(config.head_dim))},
       q_rope_{config.num_attention_heads, config.head_dim, config.rotary_dim, config.rope_theta},
       k_rope_{config.num_key_value_heads, config.head_dim, config.rotary_dim, config.rope_theta},
-      qkv_(layout.Get(Name(layer, "q_proj.weight")).offset),
-      o_(layout.Get(Name(layer, "o_proj.weight")).offset) {
-  CHECK_EQ(layout.Get(Name(layer, "k_proj.weight")).offset,
-           qkv_ + static_cast<size_t>(inner_) * hidden_);
-  CHECK_EQ(layout.Get(Name(layer, "v_proj.weight")).offset,
-           qkv_ + static_cast<size_t>(inner_ + kv_) * hidden_);
-}
+      offsets_(FindSoftmaxWeights(config, layout, layer)) {}
 
 template <typename T>
 void SoftmaxLayer<T>::Project(const T* params, const T* a, int rows, const int32_t* positions,
@@ -42,7 +32,7 @@ void SoftmaxLayer<T>::Project(const T* params, const T* a, int rows, const int32
   act->proj.resize(static_cast<size_t>(rows) * width_);
   act->out.resize(static_cast<size_t>(rows) * inner_);
   act->lse.resize(static_cast<size_t>(rows) * shape_.heads);
-  project(a, rows, hidden_, params + qkv_, width_, act->proj.data());
+  project(a, rows, hidden_, params + offsets_.qkv, width_, act->proj.data());
   kernels::RopeForward(act->proj.data(), rows, width_, q_rope_, positions);
   kernels::RopeForward(act->proj.data() + inner_, rows, width_, k_rope_, positions);
 }
@@ -55,7 +45,7 @@ void SoftmaxLayer<T>::Forward(const T* params, const T* a, int rows, const int32
   const T* p = act->proj.data();
   kernels::AttentionForward(p, width_, p + inner_, width_, p + inner_ + kv_, width_, seq_offsets,
                             num_seqs, shape_, act->out.data(), act->lse.data());
-  project(act->out.data(), rows, inner_, params + o_, hidden_, y);
+  project(act->out.data(), rows, inner_, params + offsets_.o, hidden_, y);
 }
 
 template <typename T>
@@ -66,9 +56,9 @@ void SoftmaxLayer<T>::Backward(const T* params, const T* a, int rows, const int3
   T* d_out = ws->Get(Slot::kLayerA, static_cast<size_t>(rows) * inner_);
   T* dp = ws->Get(Slot::kLayerB, static_cast<size_t>(rows) * width_);
   kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, inner_, hidden_, T(1), dy, hidden_,
-                   params + o_, inner_, T(0), d_out, inner_, gemm);
+                   params + offsets_.o, inner_, T(0), d_out, inner_, gemm);
   kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, hidden_, inner_, rows, T(1), dy, hidden_,
-                   act->out.data(), inner_, T(1), grads + o_, inner_, gemm);
+                   act->out.data(), inner_, T(1), grads + offsets_.o, inner_, gemm);
   const T* p = act->proj.data();
   kernels::AttentionBackward(p, width_, p + inner_, width_, p + inner_ + kv_, width_,
                              act->out.data(), act->lse.data(), d_out, seq_offsets, num_seqs, shape_,
@@ -76,9 +66,9 @@ void SoftmaxLayer<T>::Backward(const T* params, const T* a, int rows, const int3
   kernels::RopeBackward(dp, rows, width_, q_rope_, positions);
   kernels::RopeBackward(dp + inner_, rows, width_, k_rope_, positions);
   kernels::Gemm<T>(Transpose::kYes, Transpose::kNo, width_, hidden_, rows, T(1), dp, width_, a,
-                   hidden_, T(1), grads + qkv_, hidden_, gemm);
+                   hidden_, T(1), grads + offsets_.qkv, hidden_, gemm);
   kernels::Gemm<T>(Transpose::kNo, Transpose::kNo, rows, hidden_, width_, T(1), dp, width_,
-                   params + qkv_, hidden_, T(1), da, hidden_, gemm);
+                   params + offsets_.qkv, hidden_, T(1), da, hidden_, gemm);
 }
 
 template <typename T>
@@ -128,7 +118,7 @@ void SoftmaxLayer<T>::Decode(const T* params, const T* a, int rows, KvCache<T>* 
               act->lse.data() + static_cast<size_t>(r) * shape_.heads + h, scores.data());
         }
       });
-  project(act->out.data(), rows, inner_, params + o_, hidden_, y);
+  project(act->out.data(), rows, inner_, params + offsets_.o, hidden_, y);
 }
 
 template class SoftmaxLayer<float>;

@@ -13,6 +13,7 @@
 #include "kernels/rope.h"
 #include "model/config.h"
 #include "model/decode_cache.h"
+#include "model/layer_weights.h"
 #include "model/param_arena.h"
 #include "model/projector.h"
 #include "model/workspace.h"
@@ -43,8 +44,7 @@ class SoftmaxLayer {
   // Forward over the sequences of seq_offsets (prompts: positions from 0 in each) that stores
   // sequence s's keys/values in caches[s].
   void Prefill(const T* params, const T* a, int rows, const int32_t* seq_offsets, int num_seqs,
-               const Projector& project, Activations* act, KvCache<T>* const* caches,
-               T* y) const;
+               const Projector& project, Activations* act, KvCache<T>* const* caches, T* y) const;
 
   // One new row per cache, at position cache->length; appends to each cache.
   void Decode(const T* params, const T* a, int rows, KvCache<T>* const* caches,
@@ -57,7 +57,7 @@ class SoftmaxLayer {
   int hidden_, inner_, kv_, width_;
   kernels::AttentionShape shape_;
   kernels::RopeShape q_rope_, k_rope_;
-  size_t qkv_, o_;  // arena offsets
+  SoftmaxWeights offsets_;
 };
 
 }  // namespace lightrl::model
