@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   (*m)->InitializeRandom(1);
   TrainerConfig trainer_config;
   trainer_config.minibatches = FLAGS_minibatches;
-  auto trainer = PolicyTrainer::Create(std::move(*m), trainer_config);
+  auto trainer = PolicyTrainer::Create(model::MakeCpuPolicy(std::move(*m)), trainer_config);
   CHECK_OK(trainer.status());
   std::vector<double> tokens_per_second, outside, step_ms;
   int wrong = 0;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "core/logging.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
 #include "model/config.h"
@@ -157,13 +158,15 @@ struct GenResult {
   int tokens = 0, bitwise = 0, wrong = 0;
 };
 
-GenResult BenchGeneration(model::Model& m, const Options& o) {
+GenResult BenchGeneration(model::Policy& m, const Options& o) {
   GenResult r;
   std::map<uint64_t, std::vector<int32_t>> prompts, completions;
   std::map<uint64_t, std::vector<float>> logprobs;
   uint64_t next_id = 0;
   const double seconds = TimeMedian(o, [&] {
-    model::Generator gen(&m, {.max_batch = o.gen_batch, .eos_token_id = -1});
+    auto created = model::Generator::Create(&m, {.max_batch = o.gen_batch, .eos_token_id = -1});
+    CHECK_OK(created.status());
+    model::Generator& gen = **created;
     prompts.clear();
     completions.clear();
     logprobs.clear();
@@ -248,13 +251,16 @@ int Main() {
       return 1;
     }
     auto m = model::Model::Create(*config);
+    CHECK_OK(m.status());
     (*m)->InitializeRandom(1);
+    const size_t params = (*m)->params().size();
     const TrainResult train = BenchTraining(**m, o);
-    const GenResult gen = BenchGeneration(**m, o);
+    auto policy = model::MakeCpuPolicy(std::move(*m));
+    const GenResult gen = BenchGeneration(*policy, o);
     total_wrong += train.wrong + gen.wrong;
     std::printf(
         "%-6s %8.2fM | %12.0f %9.1f %8.3f %6d | %10.0f %9.1f %8.3f %14.3g %5d/%-4d %6d | %9.1f\n",
-        name.c_str(), (*m)->params().size() / 1e6, train.tokens_per_s, train.flops_per_s / 1e9,
+        name.c_str(), params / 1e6, train.tokens_per_s, train.flops_per_s / 1e9,
         train.flops_per_s / peak, train.wrong, gen.tokens_per_s, gen.flops_per_s / 1e9,
         gen.flops_per_s / peak, gen.max_diff, gen.bitwise, gen.tokens, gen.wrong,
         train.optimizer_ms);

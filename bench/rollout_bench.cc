@@ -44,11 +44,13 @@ struct Round {
 // The bound DESIGN.md sets for CPU FP32 (the goal is bitwise; max_delta shows how close).
 constexpr double kTolerance = 1e-5;
 
-Round RunRound(model::Model& model, const Task& task, int round) {
+Round RunRound(model::Policy& policy, const Task& task, int round) {
   model::GeneratorOptions options;
   options.max_batch = FLAGS_max_batch;
   options.eos_token_id = ByteTokenizer::kEos;
-  model::Generator generator(&model, options);
+  auto created = model::Generator::Create(&policy, options);
+  CHECK_OK(created.status());
+  model::Generator& generator = **created;
   std::map<uint64_t, std::vector<int32_t>> prompts, tokens;
   std::map<uint64_t, std::vector<float>> logprobs;
   for (int g = 0; g < FLAGS_groups; ++g) {
@@ -88,7 +90,7 @@ Round RunRound(model::Model& model, const Task& task, int round) {
   model::ForwardOptions forward;
   forward.keep_activations = false;
   start = SteadyClock::now();
-  auto out = model.Forward(batch, forward);
+  auto out = policy.Forward(batch, forward);
   r.forward_seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
   CHECK_OK(out.status());
   r.forward_tokens = batch.num_tokens();
@@ -112,9 +114,9 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   auto config = model::LoadModelConfig(FLAGS_model_config);
   CHECK_OK(config.status());
-  auto model = model::Model::Create(*config);
-  CHECK_OK(model.status());
-  (*model)->InitializeRandom(1);
+  auto policy = model::CreatePolicy(*config, {});
+  CHECK_OK(policy.status());
+  (*policy)->InitializeRandom(1);
   TaskConfig task_config;
   task_config.name = "add";
   task_config.arithmetic.max_digits = 2;
@@ -124,7 +126,7 @@ int main(int argc, char** argv) {
   int64_t wrong = 0, tokens = 0;
   double max_delta = 0;
   for (int r = 0; r <= FLAGS_repeats; ++r) {
-    Round round = RunRound(**model, **task, r);
+    Round round = RunRound(**policy, **task, r);
     if (r == 0) continue;  // Warm-up.
     generation.push_back(round.generated / round.generate_seconds);
     forward.push_back(round.forward_tokens / round.forward_seconds);

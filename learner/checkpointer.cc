@@ -33,16 +33,17 @@ Status WriteText(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-StatusOr<std::string> SaveCheckpoint(const std::string& root, const PolicyTrainer& trainer,
+StatusOr<std::string> SaveCheckpoint(const std::string& root, PolicyTrainer& trainer,
                                      const std::string& coordinator_state, int keep) {
   std::string dir = StepFolder(root, trainer.step());
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return InternalError(dir + ": cannot create: " + ec.message());
   fs::remove(fs::path(dir) / kDoneMarker, ec);  // Re-saving a step: it is incomplete until done.
-  RETURN_IF_ERROR(model::SaveModel(dir, trainer.model()));
-  RETURN_IF_ERROR(model::SaveOptimizer(dir, trainer.optimizer()));
-  RETURN_IF_ERROR(WriteText((fs::path(dir) / kTrainerStateFile).string(), trainer.SerializeState()));
+  RETURN_IF_ERROR(model::SaveModel(dir, trainer.policy().config(), trainer.policy().params()));
+  RETURN_IF_ERROR(model::SaveOptimizer(dir, trainer.policy().SaveOptimizerState()));
+  RETURN_IF_ERROR(
+      WriteText((fs::path(dir) / kTrainerStateFile).string(), trainer.SerializeState()));
   if (!coordinator_state.empty()) {
     RETURN_IF_ERROR(WriteText((fs::path(dir) / kCoordinatorStateFile).string(), coordinator_state));
   }
@@ -62,14 +63,21 @@ StatusOr<std::string> SaveCheckpoint(const std::string& root, const PolicyTraine
 }
 
 Status RestoreCheckpoint(const std::string& dir, PolicyTrainer* trainer) {
-  if (!IsCompleteCheckpoint(dir)) return FailedPreconditionError(dir + ": checkpoint has no DONE marker");
+  if (!IsCompleteCheckpoint(dir))
+    return FailedPreconditionError(dir + ": checkpoint has no DONE marker");
   std::string weights = (fs::path(dir) / model::kWeightsFile).string();
-  RETURN_IF_ERROR(
-      model::LoadWeights(weights, trainer->model().config(), &trainer->model().params()));
-  RETURN_IF_ERROR(model::LoadOptimizer(dir, &trainer->optimizer()));
+  model::Policy& policy = trainer->policy();
+  model::ParamArena<float> params = policy.params();
+  RETURN_IF_ERROR(model::LoadWeights(weights, policy.config(), &params));
+  model::AdamW optimizer = policy.SaveOptimizerState();
+  RETURN_IF_ERROR(model::LoadOptimizer(dir, &optimizer));
   std::string state_path = (fs::path(dir) / kTrainerStateFile).string();
   ASSIGN_OR_RETURN(std::string state, model::ReadFile(state_path));
-  return trainer->RestoreState(state).WithContext(state_path);
+  RETURN_IF_ERROR(trainer->RestoreState(state).WithContext(state_path));
+  policy.params() = std::move(params);
+  policy.ParamsChanged();
+  policy.RestoreOptimizerState(optimizer);
+  return Status::Ok();
 }
 
 }  // namespace lightrl

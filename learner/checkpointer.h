@@ -26,7 +26,7 @@ namespace lightrl {
 
 // Writes the checkpoint of `trainer`'s current step and returns its folder. `coordinator_state`
 // (may be empty) is stored beside it. Errors name the file that failed.
-StatusOr<std::string> SaveCheckpoint(const std::string& root, const PolicyTrainer& trainer,
+StatusOr<std::string> SaveCheckpoint(const std::string& root, PolicyTrainer& trainer,
                                      const std::string& coordinator_state, int keep);
 
 // Restores model weights, optimizer state and trainer state from `dir` into `trainer`

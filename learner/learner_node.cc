@@ -14,6 +14,9 @@
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/file_util.h"
+#if LIGHTRL_WITH_NCCL
+#include "learner/data_parallel_policy.h"
+#endif
 
 namespace lightrl {
 namespace {
@@ -74,13 +77,35 @@ std::vector<TrainGroup> DecodeGroups(proto::TrainBatch::Reader batch) {
   return groups;
 }
 
+// The policy on the CPU, one GPU, or data-parallel over several (learner.devices).
+StatusOr<std::unique_ptr<model::Policy>> CreateLearnerPolicy(const model::ModelConfig& model_config,
+                                                             const LearnerNodeConfig& config) {
+  if (config.devices.size() > 1) {
+#if LIGHTRL_WITH_NCCL
+    LOG(INFO) << "learner policy: data-parallel over " << config.devices.size() << " GPUs";
+    return learner::CreateDataParallelPolicy(model_config, config.policy, config.devices);
+#else
+    return FailedPreconditionError(
+        "learner.devices: data-parallel training needs a build with CUDA and NCCL");
+#endif
+  }
+  model::PolicyOptions options = config.policy;
+  if (config.devices.size() == 1) options.device = static_cast<int>(config.devices[0]);
+  LOG(INFO) << "learner policy on " << model::BackendName(options.backend)
+            << (options.backend == model::Backend::kCuda
+                    ? " device " + std::to_string(options.device)
+                    : std::string());
+  return model::CreatePolicy(model_config, options);
+}
+
 }  // namespace
 
 Status ParseLearnerNodeConfig(const ConfigNode& learner, const ConfigNode& model,
                               LearnerNodeConfig* out) {
   std::vector<std::string_view> keys = TrainerConfigKeys();
-  for (std::string_view k : {"checkpoint_dir", "checkpoint_every", "keep_checkpoints",
-                             "metrics_jsonl", "weights_bind", "queue_capacity", "sft"}) {
+  for (std::string_view k :
+       {"checkpoint_dir", "checkpoint_every", "keep_checkpoints", "metrics_jsonl", "weights_bind",
+        "queue_capacity", "sft", "device", "devices"}) {
     keys.push_back(k);
   }
   RETURN_IF_ERROR(learner.ExpectOnlyKeys(keys));
@@ -91,7 +116,19 @@ Status ParseLearnerNodeConfig(const ConfigNode& learner, const ConfigNode& model
   RETURN_IF_ERROR(learner.Optional("metrics_jsonl", &out->metrics_jsonl));
   RETURN_IF_ERROR(learner.Optional("weights_bind", &out->weights_bind));
   RETURN_IF_ERROR(learner.Optional("queue_capacity", &out->queue_capacity, 1, 64));
-  RETURN_IF_ERROR(model.ExpectOnlyKeys({"config", "init", "seed"}));
+  const std::string_view model_keys[] = {"config", "init", "seed"};
+  RETURN_IF_ERROR(model::ParsePolicyOptions(model, &out->policy, model_keys));
+  RETURN_IF_ERROR(learner.Optional("device", &out->policy.device, 0, 1024));
+  RETURN_IF_ERROR(learner.Optional("devices", &out->devices));
+  if (!out->devices.empty()) {
+    if (out->policy.backend != model::Backend::kCuda) {
+      return learner.Error("devices", "data-parallel training needs model.backend: cuda");
+    }
+    if (learner.Has("device")) return learner.Error("devices", "give device or devices, not both");
+    for (int64_t device : out->devices) {
+      if (device < 0) return learner.Error("devices", "device indices must be >= 0");
+    }
+  }
   RETURN_IF_ERROR(model.Required("config", &out->model_config));
   RETURN_IF_ERROR(model.Optional("init", &out->init_checkpoint));
   int64_t seed = static_cast<int64_t>(out->init_seed);
@@ -104,7 +141,8 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
                                                           const LearnerNodeConfig& config,
                                                           MetricsRegistry* metrics) {
   ASSIGN_OR_RETURN(model::ModelConfig model_config, model::LoadModelConfig(config.model_config));
-  ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::Model::Create(model_config));
+  ASSIGN_OR_RETURN(std::unique_ptr<model::Policy> policy,
+                   CreateLearnerPolicy(model_config, config));
   bool resumed = false;
   std::optional<std::string> latest;
   if (!config.checkpoint_dir.empty()) latest = LatestCheckpoint(config.checkpoint_dir);
@@ -112,13 +150,14 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
     if (!config.init_checkpoint.empty()) {
       RETURN_IF_ERROR(model::LoadWeights(
           (std::filesystem::path(config.init_checkpoint) / model::kWeightsFile).string(),
-          model_config, &model->params()));
+          model_config, &policy->params()));
+      policy->ParamsChanged();
     } else {
-      model->InitializeRandom(config.init_seed);
+      policy->InitializeRandom(config.init_seed);
     }
   }
   ASSIGN_OR_RETURN(std::unique_ptr<PolicyTrainer> trainer,
-                   PolicyTrainer::Create(std::move(model), config.trainer));
+                   PolicyTrainer::Create(std::move(policy), config.trainer));
   if (latest) {
     RETURN_IF_ERROR(RestoreCheckpoint(*latest, trainer.get()));
     resumed = true;
@@ -135,7 +174,7 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
   if (!resumed && config.sft.steps > 0) {
     ASSIGN_OR_RETURN(std::unique_ptr<Task> task, MakeTask(config.sft.task));
     LOG(INFO) << "SFT warm start: " << config.sft.steps << " steps on task " << task->name();
-    if (config.sft.lr > 0) node->trainer_->optimizer().set_lr(config.sft.lr);
+    if (config.sft.lr > 0) node->trainer_->set_lr(config.sft.lr);
     for (int s = 0; s < config.sft.steps; ++s) {
       ASSIGN_OR_RETURN(std::vector<SftExample> examples,
                        SftExamples(*task, static_cast<int64_t>(s) * config.sft.examples_per_step,
@@ -143,19 +182,20 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
       ASSIGN_OR_RETURN(StepMetrics m, node->trainer_->TrainSft(examples));
       node->RecordMetrics(m, "sft");
     }
-    node->trainer_->optimizer().set_lr(config.trainer.optimizer.lr);
+    node->trainer_->set_lr(config.trainer.optimizer.lr);
     if (!config.checkpoint_dir.empty()) RETURN_IF_ERROR(node->Checkpoint());
   }
   node->version_ = node->trainer_->version();
   LearnerNode* self = node.get();
-  ASSIGN_OR_RETURN(node->actor_,
-                   Actor::Start(
-                       config.worker_id,
-                       [self, &context](EventLoop& loop) { return self->SetUpActor(context, loop); },
-                       [self] {
-                         self->session_.reset();
-                         self->weights_.reset();
-                       }));
+  ASSIGN_OR_RETURN(node->actor_, Actor::Start(
+                                     config.worker_id,
+                                     [self, &context](EventLoop& loop) {
+                                       return self->SetUpActor(context, loop);
+                                     },
+                                     [self] {
+                                       self->session_.reset();
+                                       self->weights_.reset();
+                                     }));
   node->trainer_thread_ = std::thread([self] { self->TrainLoop(); });
   return node;
 }
@@ -175,13 +215,15 @@ Status LearnerNode::SetUpActor(zmq::context_t& context, EventLoop& loop) {
   weight_config.sender_id = config_.worker_id + "-weights";
   ASSIGN_OR_RETURN(weights_, WeightServer::Create(context, &loop, weight_config, metrics_));
   weights_endpoint_ = weights_->endpoint();
-  RETURN_IF_ERROR(weights_->Publish(ExportWeights(trainer_->model().params(), trainer_->version())));
+  RETURN_IF_ERROR(
+      weights_->Publish(ExportWeights(trainer_->policy().params(), trainer_->version())));
   WorkerIdentity identity;
   identity.worker_id = config_.worker_id;
   identity.role = proto::Role::LEARNER;
   identity.metrics_port = config_.metrics_port;
   identity.max_in_flight = static_cast<uint32_t>(config_.queue_capacity);
-  ASSIGN_OR_RETURN(session_, WorkerSession::Create(context, &loop, config_.cluster, identity, metrics_));
+  ASSIGN_OR_RETURN(session_,
+                   WorkerSession::Create(context, &loop, config_.cluster, identity, metrics_));
   session_->SetLoadProvider([this] {
     WorkerLoad load;
     load.policy_version = version_.load();
@@ -246,7 +288,7 @@ void LearnerNode::TrainLoop() {
       Status saved = Checkpoint();
       if (!saved.ok()) LOG(ERROR) << "checkpoint failed: " << saved;
     }
-    WeightsImage image = ExportWeights(trainer_->model().params(), trainer_->version());
+    WeightsImage image = ExportWeights(trainer_->policy().params(), trainer_->version());
     CHECK_OK(actor_->Post([this, id, image = std::move(image)]() mutable {
       PublishAndAnnounce(std::move(image));
       OutgoingMessage ack;
@@ -290,7 +332,8 @@ void LearnerNode::RecordMetrics(const StepMetrics& m, const char* kind) {
   auto gauge = [this](const char* name, const char* help, double value) {
     metrics_->GetGauge(name, help)->Set(value);
   };
-  gauge("lightrl_learner_step", "Optimizer steps (batches) applied.", static_cast<double>(m.step + 1));
+  gauge("lightrl_learner_step", "Optimizer steps (batches) applied.",
+        static_cast<double>(m.step + 1));
   gauge("lightrl_learner_policy_version", "Policy version after the last step.",
         static_cast<double>(m.version));
   gauge("lightrl_learner_loss", "Surrogate loss of the last step.", m.loss);
@@ -310,8 +353,9 @@ void LearnerNode::RecordMetrics(const StepMetrics& m, const char* kind) {
   gauge("lightrl_learner_step_seconds", "Wall time of the last step.", m.step_seconds);
   gauge("lightrl_learner_tokens_per_second", "Trained tokens per second in the last step.",
         m.step_seconds > 0 ? m.tokens / m.step_seconds : 0.0);
-  metrics_->GetCounter("lightrl_learner_zero_variance_groups_total",
-                       "Groups excluded because all their rewards were equal.")
+  metrics_
+      ->GetCounter("lightrl_learner_zero_variance_groups_total",
+                   "Groups excluded because all their rewards were equal.")
       ->Increment(m.groups_zero_variance);
   if (config_.metrics_jsonl.empty()) return;
   std::ofstream out(config_.metrics_jsonl, std::ios::app);

@@ -45,20 +45,25 @@ struct LearnerNodeConfig {
   ClusterConfig cluster;
   uint16_t metrics_port = 0;  // Reported at registration, for `lightrl status`.
   TrainerConfig trainer;
-  std::string model_config;     // Path of the architecture's config.json.
+  std::string model_config;  // Path of the architecture's config.json.
+  // Backend and precision (model: section; learner.device overrides model.device). With
+  // two or more `devices` (learner.devices, cuda backend) the learner trains data-parallel,
+  // one replica per GPU (data_parallel_policy.h).
+  model::PolicyOptions policy;
+  std::vector<int64_t> devices;
   std::string init_checkpoint;  // Folder with model.safetensors to start from ("" = random).
   uint64_t init_seed = 1;
-  std::string checkpoint_dir;   // "" disables checkpoints.
-  int checkpoint_every = 10;    // Steps between checkpoints.
+  std::string checkpoint_dir;  // "" disables checkpoints.
+  int checkpoint_every = 10;   // Steps between checkpoints.
   int keep_checkpoints = 3;
-  std::string metrics_jsonl;    // "" disables the log.
+  std::string metrics_jsonl;  // "" disables the log.
   std::string weights_bind = "tcp://127.0.0.1:0";
-  int queue_capacity = 2;       // Train batches held at once (credits granted).
+  int queue_capacity = 2;  // Train batches held at once (credits granted).
   SftWarmStart sft;
 };
 
-// Reads the `learner:` section (trainer keys, plus checkpoint, weights and warm-start keys) and
-// `model:`. Errors name file, key and reason.
+// Reads the `learner:` section (trainer keys, plus checkpoint, weights, warm-start and device
+// keys) and `model:`. Errors name file, key and reason.
 Status ParseLearnerNodeConfig(const ConfigNode& learner, const ConfigNode& model,
                               LearnerNodeConfig* out);
 
@@ -107,7 +112,7 @@ class LearnerNode {
   std::thread trainer_thread_;
   std::atomic<uint64_t> version_{0};
   std::atomic<uint64_t> durable_version_{0};  // Version of the newest complete checkpoint.
-  std::string coordinator_state_;  // Training thread only: latest snapshot received.
+  std::string coordinator_state_;             // Training thread only: latest snapshot received.
   int64_t last_checkpoint_step_ = -1;
   std::function<void()> on_shutdown_;
   bool stopped_ = false;

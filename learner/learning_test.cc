@@ -24,7 +24,7 @@ TEST(LearningTest, SftWarmStartThenCispoRaisesHeldOutAccuracy) {
   ASSERT_TRUE(task.ok());
   TrainerConfig trainer_config;  // CISPO, token-level normalization, anchor = behaviour.
   trainer_config.optimizer.lr = 2e-3;
-  auto trainer = PolicyTrainer::Create(std::move(*model), trainer_config);
+  auto trainer = PolicyTrainer::Create(model::MakeCpuPolicy(std::move(*model)), trainer_config);
   ASSERT_TRUE(trainer.ok());
 
   // A short warm start: it learns the format but few answers.
@@ -34,17 +34,17 @@ TEST(LearningTest, SftWarmStartThenCispoRaisesHeldOutAccuracy) {
     ASSERT_TRUE(examples.ok());
     ASSERT_TRUE((*trainer)->TrainSft(*examples).ok());
   }
-  auto before = EvaluateGreedy((*trainer)->model(), **task, 200, 8);
+  auto before = EvaluateGreedy((*trainer)->policy(), **task, 200, 8);
   ASSERT_TRUE(before.ok());
 
-  (*trainer)->optimizer().set_lr(5e-4);
+  (*trainer)->set_lr(5e-4);
   model::SamplingParams sampling;
   sampling.max_tokens = 6;
   for (int step = 0; step < 50; ++step) {
     // Train items after the SFT ones; eval items are a separate stream.
     const int64_t first_item = kSftSteps * kExamplesPerStep + step * kGroups;
     auto groups =
-        GenerateGroups((*trainer)->model(), **task, 100000 + first_item, kGroups, kGroupSize,
+        GenerateGroups((*trainer)->policy(), **task, 100000 + first_item, kGroups, kGroupSize,
                        sampling, 7, static_cast<uint32_t>((*trainer)->version()));
     ASSERT_TRUE(groups.ok()) << groups.status();
     auto metrics = (*trainer)->TrainRl(*groups);
@@ -52,7 +52,7 @@ TEST(LearningTest, SftWarmStartThenCispoRaisesHeldOutAccuracy) {
     // Generation and training run the same kernels: the precision signal is exact.
     EXPECT_EQ(metrics->precision.max_abs_logprob_delta, 0.0);
   }
-  auto after = EvaluateGreedy((*trainer)->model(), **task, 200, 8);
+  auto after = EvaluateGreedy((*trainer)->policy(), **task, 200, 8);
   ASSERT_TRUE(after.ok());
   std::printf("held-out accuracy: %.3f after SFT, %.3f after CISPO\n", *before, *after);
   EXPECT_LT(*before, 0.4);

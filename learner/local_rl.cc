@@ -2,14 +2,13 @@
 
 #include <map>
 
-#include "model/generator.h"
 #include "core/tokenizer.h"
+#include "model/generator.h"
 #include "tasks/reference.h"
 #include "tasks/rule_verifiers.h"
 
 namespace lightrl {
 namespace {
-
 
 // Runs `requests` to completion; returns every request's sampled tokens and log-probs.
 struct Completion {
@@ -18,18 +17,19 @@ struct Completion {
 };
 
 StatusOr<std::map<uint64_t, Completion>> RunToCompletion(
-    model::Model& model, std::vector<model::GenerationRequest> requests) {
+    model::Policy& policy, std::vector<model::GenerationRequest> requests) {
   model::GeneratorOptions options;
   options.max_batch = 64;
   options.eos_token_id = ByteTokenizer::kEos;
-  model::Generator generator(&model, options);
+  ASSIGN_OR_RETURN(std::unique_ptr<model::Generator> generator,
+                   model::Generator::Create(&policy, options));
   std::map<uint64_t, Completion> out;
   for (auto& request : requests) {
     out[request.id];
-    RETURN_IF_ERROR(generator.Add(std::move(request)));
+    RETURN_IF_ERROR(generator->Add(std::move(request)));
   }
-  while (generator.active() > 0 || generator.queued() > 0) {
-    ASSIGN_OR_RETURN(std::vector<model::StepOutput> step, generator.Step());
+  while (generator->active() > 0 || generator->queued() > 0) {
+    ASSIGN_OR_RETURN(std::vector<model::StepOutput> step, generator->Step());
     for (const model::StepOutput& s : step) {
       out[s.id].tokens.push_back(s.token);
       out[s.id].logprobs.push_back(s.logprob);
@@ -46,7 +46,7 @@ StatusOr<Verification> Verify(const std::string& reference_json, std::span<const
 
 }  // namespace
 
-StatusOr<std::vector<TrainGroup>> GenerateGroups(model::Model& model, const Task& task,
+StatusOr<std::vector<TrainGroup>> GenerateGroups(model::Policy& policy, const Task& task,
                                                  int64_t first_index, int groups, int group_size,
                                                  const model::SamplingParams& sampling,
                                                  uint64_t seed, uint32_t version) {
@@ -64,7 +64,7 @@ StatusOr<std::vector<TrainGroup>> GenerateGroups(model::Model& model, const Task
     }
     items.push_back(std::move(item));
   }
-  ASSIGN_OR_RETURN(auto completions, RunToCompletion(model, std::move(requests)));
+  ASSIGN_OR_RETURN(auto completions, RunToCompletion(policy, std::move(requests)));
   std::vector<TrainGroup> out;
   for (int g = 0; g < groups; ++g) {
     TrainGroup group;
@@ -101,7 +101,8 @@ StatusOr<std::vector<SftExample>> SftExamples(const Task& task, int64_t first_in
   return examples;
 }
 
-StatusOr<double> EvaluateGreedy(model::Model& model, const Task& task, int items, int max_tokens) {
+StatusOr<double> EvaluateGreedy(model::Policy& policy, const Task& task, int items,
+                                int max_tokens) {
   std::vector<TaskItem> eval;
   std::vector<model::GenerationRequest> requests;
   for (int i = 0; i < items; ++i) {
@@ -114,7 +115,7 @@ StatusOr<double> EvaluateGreedy(model::Model& model, const Task& task, int items
     requests.push_back(std::move(request));
     eval.push_back(std::move(item));
   }
-  ASSIGN_OR_RETURN(auto completions, RunToCompletion(model, std::move(requests)));
+  ASSIGN_OR_RETURN(auto completions, RunToCompletion(policy, std::move(requests)));
   int correct = 0;
   for (int i = 0; i < items; ++i) {
     ASSIGN_OR_RETURN(Verification v, Verify(eval[i].reference_json, completions[i].tokens));

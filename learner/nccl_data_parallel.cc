@@ -80,6 +80,7 @@ StatusOr<std::unique_ptr<NcclDataParallel>> NcclDataParallel::Create(model::Cuda
 NcclDataParallel::~NcclDataParallel() { CheckNccl(ncclCommDestroy(comm_), "ncclCommDestroy"); }
 
 void NcclDataParallel::AllReduceGrads() {
+  model_->context().MakeCurrent();
   CheckNccl(ncclAllReduce(model_->device_grads(), model_->device_grads(), model_->num_params(),
                           ncclFloat, ncclSum, comm_, model_->context().stream()),
             "ncclAllReduce of the gradients");
@@ -87,6 +88,7 @@ void NcclDataParallel::AllReduceGrads() {
 
 void NcclDataParallel::BroadcastParams(int root) {
   CHECK(root >= 0 && root < world_) << "broadcast root " << root;
+  model_->context().MakeCurrent();
   CheckNccl(ncclBroadcast(model_->device_params(), model_->device_params(), model_->num_params(),
                           ncclFloat, root, comm_, model_->context().stream()),
             "ncclBroadcast of the weights");
@@ -96,6 +98,7 @@ void NcclDataParallel::BroadcastParams(int root) {
 uint64_t NcclDataParallel::ParamsDigest() const {
   std::vector<uint32_t> bits(model_->num_params());
   static_assert(sizeof(float) == sizeof(uint32_t));
+  model_->context().MakeCurrent();
   kernels::cuda::CopyToHost(model_->context(),
                             reinterpret_cast<const uint32_t*>(model_->device_params()), bits.size(),
                             bits.data());

@@ -19,7 +19,7 @@
 // NCCL fails to build the communicator; a failing collective afterwards aborts (like a
 // failing CUDA call, device.h). Collectives block no host thread: they are enqueued on the
 // model's stream and every rank must issue the same sequence of them.
-// Thread-safety: one thread drives a rank.
+// Thread-safety: one thread at a time drives a rank (each call selects the rank's device).
 #ifndef LIGHTRL_LEARNER_NCCL_DATA_PARALLEL_H_
 #define LIGHTRL_LEARNER_NCCL_DATA_PARALLEL_H_
 

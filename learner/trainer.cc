@@ -61,11 +61,19 @@ PackedPart Pack(const std::vector<TrainGroup>& groups, std::span<const SequenceR
 }  // namespace
 
 const std::vector<std::string_view>& TrainerConfigKeys() {
-  static const std::vector<std::string_view> keys = {
-      "loss",        "lr",     "weight_decay",           "beta1",
-      "beta2",       "eps",    "max_grad_norm",          "minibatches",
-      "anchor",      "scale_advantages_by_std",          "overlong_max_length",
-      "overlong_cache", "seed"};
+  static const std::vector<std::string_view> keys = {"loss",
+                                                     "lr",
+                                                     "weight_decay",
+                                                     "beta1",
+                                                     "beta2",
+                                                     "eps",
+                                                     "max_grad_norm",
+                                                     "minibatches",
+                                                     "anchor",
+                                                     "scale_advantages_by_std",
+                                                     "overlong_max_length",
+                                                     "overlong_cache",
+                                                     "seed"};
   return keys;
 }
 
@@ -103,17 +111,23 @@ struct PolicyTrainer::Update {
   std::vector<float> logprobs;  // Per token of the part, before the update.
 };
 
-StatusOr<std::unique_ptr<PolicyTrainer>> PolicyTrainer::Create(std::unique_ptr<model::Model> model,
-                                                               const TrainerConfig& config) {
-  if (model == nullptr) return InvalidArgumentError("trainer needs a model");
+StatusOr<std::unique_ptr<PolicyTrainer>> PolicyTrainer::Create(
+    std::unique_ptr<model::Policy> policy, const TrainerConfig& config) {
+  if (policy == nullptr) return InvalidArgumentError("trainer needs a policy");
   if (config.minibatches < 1) return InvalidArgumentError("minibatches must be >= 1");
   if (!(config.temperature > 0)) return InvalidArgumentError("training needs a temperature > 0");
-  return std::unique_ptr<PolicyTrainer>(new PolicyTrainer(std::move(model), config));
+  return std::unique_ptr<PolicyTrainer>(new PolicyTrainer(std::move(policy), config));
 }
 
-PolicyTrainer::PolicyTrainer(std::unique_ptr<model::Model> model, const TrainerConfig& config)
-    : model_(std::move(model)), config_(config), rng_(config.seed) {
-  optimizer_ = std::make_unique<model::AdamW>(model_->params().layout(), config_.optimizer);
+PolicyTrainer::PolicyTrainer(std::unique_ptr<model::Policy> policy, const TrainerConfig& config)
+    : policy_(std::move(policy)), config_(config), rng_(config.seed) {
+  policy_->set_optimizer_options(config_.optimizer);
+}
+
+void PolicyTrainer::set_lr(double lr) {
+  model::AdamWOptions options = policy_->optimizer_options();
+  options.lr = lr;
+  policy_->set_optimizer_options(options);
 }
 
 StatusOr<PolicyTrainer::Update> PolicyTrainer::RunUpdate(const model::PackedBatch& packed,
@@ -125,7 +139,7 @@ StatusOr<PolicyTrainer::Update> PolicyTrainer::RunUpdate(const model::PackedBatc
   Update update;
   model::ForwardOptions options;
   options.temperature = sft ? 1.0 : config_.temperature;
-  ASSIGN_OR_RETURN(model::ForwardOutput<float> out, model_->Forward(packed, options));
+  ASSIGN_OR_RETURN(model::ForwardOutput<float> out, policy_->Forward(packed, options));
   update.logprobs = out.logprobs;
   update.aux_loss = out.aux_loss;
   for (const LossSequence& s : sequences) {
@@ -150,10 +164,9 @@ StatusOr<PolicyTrainer::Update> PolicyTrainer::RunUpdate(const model::PackedBatc
     inputs.sequences = sequences;
     ASSIGN_OR_RETURN(update.loss, ComputePolicyLoss(config_.loss, inputs));
   }
-  model_->ZeroGrad();
-  RETURN_IF_ERROR(model_->Backward(update.loss.dlogprob));
-  update.grad_norm = model::ClipGradNorm(model_->grads(), config_.max_grad_norm);
-  optimizer_->Step(model_->params(), model_->grads());
+  policy_->ZeroGrad();
+  RETURN_IF_ERROR(policy_->Backward(update.loss.dlogprob));
+  update.grad_norm = policy_->ClipAndStep(config_.max_grad_norm);
   update.compute_seconds = SecondsSince(start);
   return update;
 }
@@ -161,8 +174,9 @@ StatusOr<PolicyTrainer::Update> PolicyTrainer::RunUpdate(const model::PackedBatc
 StatusOr<StepMetrics> PolicyTrainer::TrainRl(const std::vector<TrainGroup>& groups) {
   SteadyClock::time_point start = SteadyClock::now();
   if (config_.loss.kl_coef > 0) {
-    return UnimplementedError("the KL penalty needs a reference model, which the trainer does "
-                              "not keep; set learner.loss.kl_coef to 0");
+    return UnimplementedError(
+        "the KL penalty needs a reference model, which the trainer does "
+        "not keep; set learner.loss.kl_coef to 0");
   }
   StepMetrics m;
   m.groups = static_cast<int>(groups.size());
@@ -212,12 +226,13 @@ StatusOr<StepMetrics> PolicyTrainer::TrainRl(const std::vector<TrainGroup>& grou
     for (double r : all_rewards) m.reward_std += (r - m.reward_mean) * (r - m.reward_mean);
     m.reward_std = std::sqrt(m.reward_std / static_cast<double>(all_rewards.size()));
   }
-  if (staleness_tokens > 0) m.staleness_mean = staleness_sum / static_cast<double>(staleness_tokens);
+  if (staleness_tokens > 0)
+    m.staleness_mean = staleness_sum / static_cast<double>(staleness_tokens);
   m.sequences = static_cast<int>(refs.size());
   if (!refs.empty()) m.advantage_mean_abs /= static_cast<double>(refs.size());
   m.step = step_;
   m.version = version_;
-  m.lr = config_.optimizer.lr;
+  m.lr = policy_->optimizer_options().lr;
   if (refs.empty()) {
     // Nothing to learn from: the weights stay, but the batch counts as a step (the version
     // numbers the batches applied, which the coordinator relies on).
@@ -228,8 +243,8 @@ StatusOr<StepMetrics> PolicyTrainer::TrainRl(const std::vector<TrainGroup>& grou
     return m;
   }
   // Validate everything before the first update, so a bad batch changes nothing.
-  RETURN_IF_ERROR(model::AnalyzeBatch(Pack(groups, refs).batch, model_->config().vocab_size,
-                                      model_->config().max_position_embeddings)
+  RETURN_IF_ERROR(model::AnalyzeBatch(Pack(groups, refs).batch, policy_->config().vocab_size,
+                                      policy_->config().max_position_embeddings)
                       .status());
 
   std::shuffle(refs.begin(), refs.end(), rng_);
@@ -261,7 +276,7 @@ StatusOr<StepMetrics> PolicyTrainer::TrainRl(const std::vector<TrainGroup>& grou
     options.keep_activations = false;
     options.temperature = config_.temperature;
     for (PackedPart& part : packed) {
-      ASSIGN_OR_RETURN(model::ForwardOutput<float> old, model_->Forward(part.batch, options));
+      ASSIGN_OR_RETURN(model::ForwardOutput<float> old, policy_->Forward(part.batch, options));
       probe(part, old.logprobs);
       part.anchor = old.logprobs;
     }
@@ -272,7 +287,8 @@ StatusOr<StepMetrics> PolicyTrainer::TrainRl(const std::vector<TrainGroup>& grou
     PackedPart& part = packed[p];
     std::span<const float> behaviour;
     if (config_.loss.tis_cap > 0) behaviour = part.behaviour;
-    ASSIGN_OR_RETURN(Update u, RunUpdate(part.batch, part.sequences, part.anchor, behaviour, false));
+    ASSIGN_OR_RETURN(Update u,
+                     RunUpdate(part.batch, part.sequences, part.anchor, behaviour, false));
     if (p == 0 && config_.anchor == RatioAnchor::kBehaviour) probe(part, u.logprobs);
     m.loss += u.loss.loss / static_cast<double>(packed.size());
     m.tokens += u.loss.tokens;
@@ -317,8 +333,8 @@ StatusOr<StepMetrics> PolicyTrainer::TrainSft(const std::vector<SftExample>& exa
     batch.Append(tokens, mask);
     sequences.push_back({begin, begin + static_cast<int>(e.response.size()), 0.0});
   }
-  RETURN_IF_ERROR(model::AnalyzeBatch(batch, model_->config().vocab_size,
-                                      model_->config().max_position_embeddings)
+  RETURN_IF_ERROR(model::AnalyzeBatch(batch, policy_->config().vocab_size,
+                                      policy_->config().max_position_embeddings)
                       .status());
   ASSIGN_OR_RETURN(Update u, RunUpdate(batch, sequences, {}, {}, true));
   StepMetrics m;
@@ -330,7 +346,7 @@ StatusOr<StepMetrics> PolicyTrainer::TrainSft(const std::vector<SftExample>& exa
   m.grad_norm = m.grad_norm_max = u.grad_norm;
   m.aux_loss = u.aux_loss;
   m.compute_seconds = u.compute_seconds;
-  m.lr = config_.optimizer.lr;
+  m.lr = policy_->optimizer_options().lr;
   ++step_;
   ++version_;
   m.version = version_;

@@ -27,8 +27,8 @@
 #include "core/config.h"
 #include "learner/policy_loss.h"
 #include "learner/precision_signal.h"
-#include "model/model.h"
 #include "model/optimizer.h"
+#include "model/policy.h"
 
 namespace lightrl {
 
@@ -95,8 +95,9 @@ struct StepMetrics {
 
 class PolicyTrainer {
  public:
-  // Takes the model (its weights are the starting policy). InvalidArgument for a bad config.
-  static StatusOr<std::unique_ptr<PolicyTrainer>> Create(std::unique_ptr<model::Model> model,
+  // Takes the policy (its weights are the starting policy; its optimizer takes
+  // config.optimizer). InvalidArgument for a bad config.
+  static StatusOr<std::unique_ptr<PolicyTrainer>> Create(std::unique_ptr<model::Policy> policy,
                                                          const TrainerConfig& config);
 
   // One RL step over `groups`. Errors: InvalidArgument for malformed groups (token ids out of
@@ -107,10 +108,10 @@ class PolicyTrainer {
   // One SFT step (one optimizer update) over `examples`.
   StatusOr<StepMetrics> TrainSft(const std::vector<SftExample>& examples);
 
-  model::Model& model() { return *model_; }
-  const model::Model& model() const { return *model_; }
-  model::AdamW& optimizer() { return *optimizer_; }
-  const model::AdamW& optimizer() const { return *optimizer_; }
+  model::Policy& policy() { return *policy_; }
+  const model::Policy& policy() const { return *policy_; }
+  // The learning rate of the following updates (e.g. a warm start's own).
+  void set_lr(double lr);
   const TrainerConfig& config() const { return config_; }
   int64_t step() const { return step_; }
   // The policy version of the current weights: 1 for the starting weights, +1 per step.
@@ -121,7 +122,7 @@ class PolicyTrainer {
   Status RestoreState(const std::string& json);
 
  private:
-  PolicyTrainer(std::unique_ptr<model::Model> model, const TrainerConfig& config);
+  PolicyTrainer(std::unique_ptr<model::Policy> policy, const TrainerConfig& config);
   struct Update;
   // Forward, loss, backward and one optimizer update over `sequences` of `packed`.
   StatusOr<Update> RunUpdate(const model::PackedBatch& packed,
@@ -129,8 +130,7 @@ class PolicyTrainer {
                              std::span<const float> anchor, std::span<const float> behaviour,
                              bool sft);
 
-  std::unique_ptr<model::Model> model_;
-  std::unique_ptr<model::AdamW> optimizer_;
+  std::unique_ptr<model::Policy> policy_;
   TrainerConfig config_;
   int64_t step_ = 0;
   uint64_t version_ = 1;  // The starting weights are version 1; 0 means "no weights".

@@ -9,10 +9,10 @@
 #include <random>
 
 #include "core/logging.h"
+#include "core/tokenizer.h"
 #include "learner/checkpointer.h"
 #include "learner/local_rl.h"
 #include "model/test_configs.h"
-#include "core/tokenizer.h"
 #include "tests/util/subprocess.h"
 
 namespace lightrl {
@@ -26,7 +26,7 @@ std::unique_ptr<PolicyTrainer> TinyTrainer(TrainerConfig config = {}) {
   CHECK_OK(m.status());
   (*m)->InitializeRandom(3);
   config.optimizer.lr = 1e-2;
-  auto trainer = PolicyTrainer::Create(std::move(*m), config);
+  auto trainer = PolicyTrainer::Create(model::MakeCpuPolicy(std::move(*m)), config);
   CHECK_OK(trainer.status());
   return std::move(*trainer);
 }
@@ -57,8 +57,8 @@ std::vector<TrainGroup> RandomGroups(uint32_t seed, int groups, bool flat_first 
   return out;
 }
 
-std::vector<float> Params(const PolicyTrainer& trainer) {
-  const auto& p = trainer.model().params();
+std::vector<float> Params(PolicyTrainer& trainer) {
+  const auto& p = trainer.policy().params();
   return std::vector<float>(p.data(), p.data() + p.size());
 }
 
@@ -92,7 +92,7 @@ TEST(TrainerTest, BatchWithoutSignalLeavesTheWeightsButCountsAsAStep) {
   EXPECT_EQ(m->groups_zero_variance, 1);
   EXPECT_EQ(trainer->version(), 2u);
   EXPECT_EQ(trainer->step(), 1);
-  EXPECT_EQ(trainer->optimizer().step(), 0);
+  EXPECT_EQ(trainer->policy().optimizer_step(), 0);
   EXPECT_EQ(Params(*trainer), before);
 }
 
@@ -115,7 +115,7 @@ TEST(TrainerTest, MinibatchesMakeSeveralUpdatesPerBatch) {
   config.minibatches = 4;
   auto trainer = TinyTrainer(config);
   ASSERT_TRUE(trainer->TrainRl(RandomGroups(2, 4)).ok());
-  EXPECT_EQ(trainer->optimizer().step(), 4);
+  EXPECT_EQ(trainer->policy().optimizer_step(), 4);
   EXPECT_EQ(trainer->version(), 2u);
 }
 
@@ -160,7 +160,7 @@ TEST(TrainerTest, GeneratedTokensMatchTheLearnersRecomputationExactly) {
   auto m = model::Model::Create(mc);
   ASSERT_TRUE(m.ok());
   (*m)->InitializeRandom(5);
-  auto trainer = PolicyTrainer::Create(std::move(*m), TrainerConfig());
+  auto trainer = PolicyTrainer::Create(model::MakeCpuPolicy(std::move(*m)), TrainerConfig());
   ASSERT_TRUE(trainer.ok());
   TaskConfig task_config;
   task_config.name = "add";
@@ -168,7 +168,7 @@ TEST(TrainerTest, GeneratedTokensMatchTheLearnersRecomputationExactly) {
   ASSERT_TRUE(task.ok());
   model::SamplingParams sampling;
   sampling.max_tokens = 6;
-  auto groups = GenerateGroups((*trainer)->model(), **task, 0, 4, 4, sampling, 11,
+  auto groups = GenerateGroups((*trainer)->policy(), **task, 0, 4, 4, sampling, 11,
                                static_cast<uint32_t>((*trainer)->version()));
   ASSERT_TRUE(groups.ok()) << groups.status();
   for (auto& g : *groups) g.samples[0].reward = 1;  // Make sure no group is flat.

@@ -112,14 +112,15 @@ Status LoadWeights(const std::string& path, const ModelConfig& config, ParamAren
   return Status::Ok();
 }
 
-Status SaveModel(const std::string& dir, const Model& model) {
-  const std::string config_text = ModelConfigToJson(model.config());
+Status SaveModel(const std::string& dir, const ModelConfig& config,
+                 const ParamArena<float>& params) {
+  const std::string config_text = ModelConfigToJson(config);
   const std::string_view pieces[] = {config_text};
   RETURN_IF_ERROR(WriteFileAtomically(PathIn(dir, kConfigFile), pieces));
   SafetensorsWriter writer;
   writer.SetMetadata("format", "pt");
-  for (const TensorInfo& t : model.params().layout().tensors()) {
-    writer.Add(t.name, DType::kF32, t.shape, model.params().data() + t.offset);
+  for (const TensorInfo& t : params.layout().tensors()) {
+    writer.Add(t.name, DType::kF32, t.shape, params.data() + t.offset);
   }
   return writer.Write(PathIn(dir, kWeightsFile));
 }

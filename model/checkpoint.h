@@ -28,7 +28,8 @@ inline constexpr char kWeightsFile[] = "model.safetensors";
 inline constexpr char kOptimizerFile[] = "optimizer.safetensors";
 
 // Writes dir/config.json and dir/model.safetensors (dir must exist).
-Status SaveModel(const std::string& dir, const Model& model);
+Status SaveModel(const std::string& dir, const ModelConfig& config,
+                 const ParamArena<float>& params);
 
 // Builds a model from dir/config.json and dir/model.safetensors.
 StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& dir, const Precision& precision = {});

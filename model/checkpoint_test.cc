@@ -44,7 +44,7 @@ void ExpectErrorNaming(const Status& status, const std::string& file, const std:
 TEST(CheckpointTest, ModelRoundTripIsBitwise) {
   const std::string dir = MakeTempDir();
   auto model = TinyModel(1);
-  ASSERT_TRUE(SaveModel(dir, *model).ok());
+  ASSERT_TRUE(SaveModel(dir, model->config(), model->params()).ok());
   auto loaded = LoadModel(dir);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   ASSERT_EQ((*loaded)->params().size(), model->params().size());
@@ -70,7 +70,7 @@ TEST(CheckpointTest, OptimizerRoundTripIsBitwiseAndTrainingContinuesIdentically)
   };
   train_step(*model, optimizer);
   train_step(*model, optimizer);
-  ASSERT_TRUE(SaveModel(dir, *model).ok());
+  ASSERT_TRUE(SaveModel(dir, model->config(), model->params()).ok());
   ASSERT_TRUE(SaveOptimizer(dir, optimizer).ok());
   auto restored = LoadModel(dir);
   ASSERT_TRUE(restored.ok());
@@ -148,7 +148,7 @@ class CorruptFileTest : public ::testing::Test {
     dir_ = MakeTempDir();
     model_ = TinyModel(5);
     path_ = dir_ + "/model.safetensors";
-    ASSERT_TRUE(SaveModel(dir_, *model_).ok());
+    ASSERT_TRUE(SaveModel(dir_, model_->config(), model_->params()).ok());
     arena_ = std::make_unique<ParamArena<float>>(model_->params().layout());
     arena_->Fill(42.0f);
   }

@@ -56,4 +56,13 @@ void CudaAdamW::DownloadMoments(ParamArena<float>* m, ParamArena<float>* v) cons
   kc::CopyToHost(model_->context(), v_.data(), v->size(), v->data());
 }
 
+void CudaAdamW::UploadMoments(const ParamArena<float>& m, const ParamArena<float>& v,
+                              int64_t step) {
+  CHECK_EQ(m.size(), model_->num_params());
+  CHECK_EQ(v.size(), model_->num_params());
+  kc::CopyToDevice(model_->context(), m.data(), m.size(), m_.data());
+  kc::CopyToDevice(model_->context(), v.data(), v.size(), v_.data());
+  step_ = step;
+}
+
 }  // namespace lightrl::model

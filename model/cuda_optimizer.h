@@ -28,10 +28,12 @@ class CudaAdamW {
   double ClipGradNorm(double max_norm);
 
   const AdamWOptions& options() const { return options_; }
-  void set_lr(double lr) { options_.lr = lr; }
+  void set_options(const AdamWOptions& options) { options_ = options; }
   int64_t step() const { return step_; }
   // Copies the moments out (checkpoints); the arenas must have the model's layout.
   void DownloadMoments(ParamArena<float>* m, ParamArena<float>* v) const;
+  // Replaces the moments and the step count (restoring a checkpoint); same layout.
+  void UploadMoments(const ParamArena<float>& m, const ParamArena<float>& v, int64_t step);
 
  private:
   CudaAdamW(CudaModel* model, const AdamWOptions& options) : model_(model), options_(options) {}

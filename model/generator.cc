@@ -25,18 +25,32 @@ const char* FinishReasonName(FinishReason reason) {
   return "unknown";
 }
 
-Generator::Generator(Model* model, const GeneratorOptions& options)
-    : model_(model), options_(options) {
-  if (options_.eos_token_id < 0) options_.eos_token_id = model->config().eos_token_id;
+StatusOr<std::unique_ptr<Generator>> Generator::Create(Policy* policy,
+                                                       const GeneratorOptions& options) {
+  if (options.max_batch < 1) return InvalidArgumentError("generator: max_batch must be >= 1");
+  std::unique_ptr<Generator> generator(new Generator(policy, options));
+  RETURN_IF_ERROR(policy->ReserveDecoding(options.max_batch, generator->options_.max_context));
+  return generator;
+}
+
+Generator::Generator(Policy* policy, const GeneratorOptions& options)
+    : policy_(policy), options_(options) {
+  const ModelConfig& c = policy->config();
+  if (options_.eos_token_id < 0) options_.eos_token_id = c.eos_token_id;
+  if (options_.max_context <= 0 || options_.max_context > c.max_position_embeddings) {
+    options_.max_context = c.max_position_embeddings;
+  }
+  for (int slot = options_.max_batch - 1; slot >= 0; --slot) free_slots_.push_back(slot);
 }
 
 Status Generator::Add(GenerationRequest request) {
-  const ModelConfig& c = model_->config();
+  const ModelConfig& c = policy_->config();
   const std::string where = "request " + std::to_string(request.id) + ": ";
   if (request.prompt.empty()) return InvalidArgumentError(where + "empty prompt");
-  if (static_cast<int>(request.prompt.size()) >= c.max_position_embeddings) {
+  if (static_cast<int>(request.prompt.size()) >= options_.max_context) {
     return InvalidArgumentError(where + "prompt of " + std::to_string(request.prompt.size()) +
-                                " tokens leaves no room below max_position_embeddings");
+                                " tokens leaves no room below the context length " +
+                                std::to_string(options_.max_context));
   }
   for (size_t i = 0; i < request.prompt.size(); ++i) {
     if (request.prompt[i] < 0 || request.prompt[i] >= c.vocab_size) {
@@ -67,39 +81,47 @@ FinishReason Generator::Advance(Sequence* seq, const SampledToken& sampled) {
   }
   if (p.repetition_k > 0 && seq->confident_run >= p.repetition_k) return FinishReason::kRepetition;
   if (seq->generated >= p.max_tokens) return FinishReason::kMaxTokens;
-  if (seq->cache.length + 1 >= model_->config().max_position_embeddings)
-    return FinishReason::kContextLength;
+  if (seq->length + 1 >= options_.max_context) return FinishReason::kContextLength;
   return FinishReason::kNone;
 }
 
 StatusOr<std::vector<StepOutput>> Generator::Step() {
-  const int vocab = model_->config().vocab_size;
-  const kernels::LmHeadOptions head = model_->HeadOptions(1.0);
+  const int vocab = policy_->config().vocab_size;
+  const kernels::LmHeadOptions head = policy_->HeadOptions(1.0);
   // Sequences active before this step decode their last token; admitted ones prefill.
   const size_t decoding = active_.size();
   std::vector<float> logits(static_cast<size_t>(decoding) * vocab);
   if (decoding > 0) {
-    std::vector<int32_t> tokens(decoding);
-    std::vector<SequenceCache<float>*> caches(decoding);
+    std::vector<int32_t> tokens(decoding), slots(decoding);
     for (size_t i = 0; i < decoding; ++i) {
       tokens[i] = active_[i].last_token;
-      caches[i] = &active_[i].cache;
+      slots[i] = active_[i].slot;
+      ++active_[i].length;
     }
-    model_->DecodeStep(tokens, caches, logits.data());
+    RETURN_IF_ERROR(policy_->DecodeStep(tokens, slots, logits.data()));
   }
-  std::vector<std::vector<int32_t>> prompts;
-  while (static_cast<int>(active_.size()) < options_.max_batch && !queue_.empty()) {
+  std::vector<PrefillRequest> prefills;
+  while (!free_slots_.empty() && !queue_.empty()) {
     Sequence seq;
     seq.request = std::move(queue_.front());
     queue_.pop_front();
-    prompts.push_back(seq.request.prompt);
+    seq.slot = free_slots_.back();
+    free_slots_.pop_back();
+    seq.length = static_cast<int>(seq.request.prompt.size());
+    prefills.push_back({seq.slot, seq.request.prompt});
     active_.push_back(std::move(seq));
   }
-  if (!prompts.empty()) {
-    std::vector<SequenceCache<float>*> caches;
-    for (size_t i = decoding; i < active_.size(); ++i) caches.push_back(&active_[i].cache);
+  if (!prefills.empty()) {
     logits.resize(active_.size() * vocab);
-    RETURN_IF_ERROR(model_->Prefill(prompts, caches, logits.data() + decoding * vocab));
+    Status prefilled = policy_->Prefill(prefills, logits.data() + decoding * vocab);
+    if (!prefilled.ok()) {
+      for (size_t i = decoding; i < active_.size(); ++i) {
+        ids_.erase(active_[i].request.id);
+        free_slots_.push_back(active_[i].slot);
+      }
+      active_.resize(decoding);
+      return prefilled;
+    }
   }
   std::vector<StepOutput> outputs;
   std::vector<Sequence> remaining;
@@ -115,6 +137,7 @@ StatusOr<std::vector<StepOutput>> Generator::Step() {
       remaining.push_back(std::move(seq));
     } else {
       ids_.erase(seq.request.id);
+      free_slots_.push_back(seq.slot);
     }
   }
   active_ = std::move(remaining);

@@ -6,24 +6,26 @@
 // position, the others feed their previous token and sample the next. A sequence leaves
 // the batch in the step that finishes it (EOS, max_tokens, a stop string, MiniMax's
 // repetition rule, or the model's max_position_embeddings), so a new one can join at the
-// next step. The model's weights may be replaced (ParamArena::ImportBytes) between two
-// steps; sequences in flight keep their caches and continue with the new weights.
+// next step. The policy's weights may be replaced (params() then ParamsChanged()) between
+// two steps; sequences in flight keep their caches and continue with the new weights.
+// Each active sequence holds one of the policy's max_batch decoding slots.
 //
 // Determinism: a request's tokens depend only on its prompt, its SamplingParams (seed
 // included) and the weights, not on the other requests of the batch or on when it joined.
 // Thread-safety: not thread-safe; one thread calls Add/Step, and nothing else uses the
-// model during Step.
+// policy's decoding slots while the generator lives.
 #ifndef LIGHTRL_MODEL_GENERATOR_H_
 #define LIGHTRL_MODEL_GENERATOR_H_
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "core/status.h"
-#include "model/model.h"
+#include "model/policy.h"
 #include "model/sampler.h"
 
 namespace lightrl::model {
@@ -49,15 +51,20 @@ struct StepOutput {
 struct GeneratorOptions {
   int max_batch = 32;
   int eos_token_id = -1;  // -1: the model config's eos_token_id (none if that is -1 too)
+  // Longest sequence (prompt + completion); 0 or more than max_position_embeddings: the
+  // model's max_position_embeddings. A GPU policy reserves a KV cache this long per slot.
+  int max_context = 0;
 };
 
 class Generator {
  public:
-  // `model` must outlive the generator; options.max_batch >= 1.
-  Generator(Model* model, const GeneratorOptions& options);
+  // `policy` must outlive the generator; options.max_batch >= 1. Reserves the policy's
+  // decoding slots (errors: the policy's, e.g. ResourceExhausted on a GPU).
+  static StatusOr<std::unique_ptr<Generator>> Create(Policy* policy,
+                                                     const GeneratorOptions& options);
 
   // Queues a request. InvalidArgument: empty prompt, ids outside the model's vocabulary, a
-  // prompt of max_position_embeddings tokens or more, bad sampling params. AlreadyExists: an
+  // prompt of max_context tokens or more, bad sampling params. AlreadyExists: an
   // id that is queued or active.
   Status Add(GenerationRequest request);
 
@@ -72,18 +79,21 @@ class Generator {
  private:
   struct Sequence {
     GenerationRequest request;
-    SequenceCache<float> cache;
+    int slot = 0;
+    int length = 0;    // tokens in the slot's cache
     std::string text;  // completion decoded to bytes, for stop strings
     int generated = 0;
     int confident_run = 0;  // consecutive sampled tokens with probability > repetition_p
     int32_t last_token = 0;
   };
 
+  Generator(Policy* policy, const GeneratorOptions& options);
   // Records a sampled token; returns the reason the sequence finishes (or kNone).
   FinishReason Advance(Sequence* seq, const SampledToken& sampled);
 
-  Model* model_;
+  Policy* policy_;
   GeneratorOptions options_;
+  std::vector<int> free_slots_;
   std::deque<GenerationRequest> queue_;
   std::vector<Sequence> active_;
   std::unordered_set<uint64_t> ids_;

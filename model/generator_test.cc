@@ -30,6 +30,17 @@ ModelConfig GenerationConfig() {
 
 using testing::MakeModel;
 
+std::unique_ptr<Policy> MakePolicy(const ModelConfig& config, uint64_t seed,
+                                   const Precision& precision = {}) {
+  return MakeCpuPolicy(MakeModel(config, seed, precision));
+}
+
+std::unique_ptr<Generator> NewGenerator(Policy* policy, const GeneratorOptions& options) {
+  auto generator = Generator::Create(policy, options);
+  CHECK_OK(generator.status());
+  return std::move(*generator);
+}
+
 std::vector<int32_t> Prompt(int length, int salt, int vocab) {
   std::vector<int32_t> p(length);
   for (int i = 0; i < length; ++i) p[i] = (i * 7 + salt * 13 + 1) % vocab;
@@ -80,7 +91,7 @@ struct Agreement {
   int tokens = 0, bitwise = 0;
 };
 
-Agreement CompareWithRecompute(Model& model, const std::map<uint64_t, Completion>& done,
+Agreement CompareWithRecompute(Policy& model, const std::map<uint64_t, Completion>& done,
                                double temperature) {
   const PackedBatch batch = RecomputeBatch(done);
   std::vector<const Completion*> order;
@@ -102,11 +113,11 @@ Agreement CompareWithRecompute(Model& model, const std::map<uint64_t, Completion
 
 // Generates from `model` with batches of 1 and 7 requests of different prompt and completion
 // lengths, at temperatures 1 and 0.7, and checks the log-probs against a training recompute.
-void CheckGenerationAgainstRecompute(Model& model, const char* name) {
+void CheckGenerationAgainstRecompute(Policy& model, const char* name) {
   const int vocab = model.config().vocab_size;
   for (double temperature : {1.0, 0.7}) {
     for (int batch : {1, 7}) {
-      Generator gen(&model, {.max_batch = batch, .eos_token_id = -1});
+      auto gen = NewGenerator(&model, {.max_batch = batch, .eos_token_id = -1});
       std::vector<GenerationRequest> requests;
       for (int i = 0; i < batch; ++i) {
         SamplingParams p;
@@ -115,7 +126,7 @@ void CheckGenerationAgainstRecompute(Model& model, const char* name) {
         p.seed = 100 + i;
         requests.push_back({static_cast<uint64_t>(i), Prompt(2 + 3 * i, i, vocab), p});
       }
-      const auto done = RunAll(gen, requests);
+      const auto done = RunAll(*gen, requests);
       for (const auto& [id, comp] : done) {
         for (size_t t = 0; t < comp.tokens.size(); ++t) {
           EXPECT_EQ(comp.logprobs[t], comp.model_logprobs[t]);
@@ -135,13 +146,13 @@ void CheckGenerationAgainstRecompute(Model& model, const char* name) {
 }
 
 TEST(GeneratorTest, LogProbsEqualTrainingRecomputeForBatchesOfOneAndSeven) {
-  auto tiny = MakeModel(GenerationConfig(), 1);
+  auto tiny = MakePolicy(GenerationConfig(), 1);
   CheckGenerationAgainstRecompute(*tiny, "tiny");
   auto demo_config =
       LoadModelConfig(std::string(LIGHTRL_TEST_SOURCE_DIR) + "/model/configs/demo.json");
   ASSERT_TRUE(demo_config.ok()) << demo_config.status();
   demo_config->initializer_range = 0.2;  // spread-out distributions, not near-uniform ones
-  auto demo = MakeModel(*demo_config, 2);
+  auto demo = MakePolicy(*demo_config, 2);
   CheckGenerationAgainstRecompute(*demo, "demo.json");
 }
 
@@ -184,15 +195,15 @@ TEST(GeneratorTest, PromptsPrefilledTogetherGiveTheBitsOfOneAtATime) {
 
 TEST(GeneratorTest, SameSeedSameTokensWhateverTheBatch) {
   const ModelConfig c = GenerationConfig();
-  auto model = MakeModel(c, 2);
+  auto model = MakePolicy(c, 2);
   SamplingParams p;
   p.max_tokens = 20;
   p.seed = 77;
   const GenerationRequest target{42, Prompt(5, 3, c.vocab_size), p};
-  Generator alone_gen(model.get(), {});
-  const Completion alone = RunAll(alone_gen, {target})[42];
+  auto alone_gen = NewGenerator(model.get(), {});
+  const Completion alone = RunAll(*alone_gen, {target})[42];
   // The same request joining late, next to six others that come and go.
-  Generator crowded_gen(model.get(), {.max_batch = 4});
+  auto crowded_gen = NewGenerator(model.get(), {.max_batch = 4});
   std::vector<GenerationRequest> others;
   for (int i = 0; i < 6; ++i) {
     SamplingParams q;
@@ -201,52 +212,53 @@ TEST(GeneratorTest, SameSeedSameTokensWhateverTheBatch) {
     others.push_back({static_cast<uint64_t>(i), Prompt(3 + i, 10 + i, c.vocab_size), q});
   }
   others.insert(others.begin() + 5, target);
-  const Completion crowded = RunAll(crowded_gen, others)[42];
+  const Completion crowded = RunAll(*crowded_gen, others)[42];
   EXPECT_EQ(crowded.tokens, alone.tokens);
   EXPECT_EQ(crowded.logprobs, alone.logprobs);
   // Another seed gives another completion.
-  Generator other_seed(model.get(), {});
+  auto other_seed = NewGenerator(model.get(), {});
   GenerationRequest reseeded = target;
   reseeded.params.seed = 78;
-  EXPECT_NE(RunAll(other_seed, {reseeded})[42].tokens, alone.tokens);
+  EXPECT_NE(RunAll(*other_seed, {reseeded})[42].tokens, alone.tokens);
 }
 
 TEST(GeneratorTest, FinishReasons) {
   const ModelConfig c = GenerationConfig();
-  auto model = MakeModel(c, 3);
+  auto model = MakePolicy(c, 3);
   SamplingParams greedy;
   greedy.temperature = 0;
   greedy.max_tokens = 5;
   greedy.repetition_k = 0;
   const std::vector<int32_t> prompt = Prompt(6, 1, c.vocab_size);
-  Generator plain(model.get(), {});
-  const Completion base = RunAll(plain, {{1, prompt, greedy}})[1];
+  auto plain = NewGenerator(model.get(), {});
+  const Completion base = RunAll(*plain, {{1, prompt, greedy}})[1];
   ASSERT_EQ(base.tokens.size(), 5u);
   EXPECT_EQ(base.finish, FinishReason::kMaxTokens);
 
-  Generator eos(model.get(), {.eos_token_id = base.tokens[2]});
-  const Completion with_eos = RunAll(eos, {{1, prompt, greedy}})[1];
+  auto eos = NewGenerator(model.get(), {.eos_token_id = base.tokens[2]});
+  const Completion with_eos = RunAll(*eos, {{1, prompt, greedy}})[1];
   EXPECT_EQ(with_eos.finish, FinishReason::kEos);
   EXPECT_LE(with_eos.tokens.size(), 3u);
   EXPECT_EQ(with_eos.tokens.back(), base.tokens[2]);
 
   SamplingParams stop = greedy;
   stop.stop_strings = {"\x7f\x7e", std::string(1, char(base.tokens[1])) + char(base.tokens[2])};
-  Generator stopper(model.get(), {});
-  const Completion stopped = RunAll(stopper, {{1, prompt, stop}})[1];
+  auto stopper = NewGenerator(model.get(), {});
+  const Completion stopped = RunAll(*stopper, {{1, prompt, stop}})[1];
   EXPECT_EQ(stopped.finish, FinishReason::kStopString);
   EXPECT_EQ(stopped.tokens.size(), 3u);
 
   // Near-certain next tokens: scale the head so one token takes almost all the mass.
-  auto confident = MakeModel(c, 3);
+  auto confident = MakePolicy(c, 3);
   float* head = confident->params().Tensor("lm_head.weight");
   for (size_t i = 0; i < static_cast<size_t>(c.vocab_size) * c.hidden_size; ++i) head[i] *= 200;
+  confident->ParamsChanged();
   SamplingParams repeat;
   repeat.max_tokens = 50;
   repeat.repetition_k = 4;
   repeat.repetition_p = 0.99;
-  Generator rep(confident.get(), {});
-  const Completion repeated = RunAll(rep, {{1, prompt, repeat}})[1];
+  auto rep = NewGenerator(confident.get(), {});
+  const Completion repeated = RunAll(*rep, {{1, prompt, repeat}})[1];
   EXPECT_EQ(repeated.finish, FinishReason::kRepetition);
   ASSERT_GE(repeated.logprobs.size(), 4u);
   for (size_t t = repeated.logprobs.size() - 4; t < repeated.logprobs.size(); ++t) {
@@ -255,28 +267,28 @@ TEST(GeneratorTest, FinishReasons) {
 
   SamplingParams longer = greedy;
   longer.max_tokens = 1000;
-  Generator context(model.get(), {});
-  const Completion full = RunAll(context, {{1, Prompt(90, 2, c.vocab_size), longer}})[1];
+  auto context = NewGenerator(model.get(), {});
+  const Completion full = RunAll(*context, {{1, Prompt(90, 2, c.vocab_size), longer}})[1];
   EXPECT_EQ(full.finish, FinishReason::kContextLength);
   EXPECT_EQ(90 + full.tokens.size(), static_cast<size_t>(c.max_position_embeddings));
 }
 
 TEST(GeneratorTest, ContinuousBatchingAdmitsAsSequencesLeave) {
   const ModelConfig c = GenerationConfig();
-  auto model = MakeModel(c, 4);
-  Generator gen(model.get(), {.max_batch = 2});
+  auto model = MakePolicy(c, 4);
+  auto gen = NewGenerator(model.get(), {.max_batch = 2});
   for (int i = 0; i < 5; ++i) {
     SamplingParams p;
     p.max_tokens = 2 + i;
-    ASSERT_TRUE(gen.Add({static_cast<uint64_t>(i), Prompt(3, i, c.vocab_size), p}).ok());
+    ASSERT_TRUE(gen->Add({static_cast<uint64_t>(i), Prompt(3, i, c.vocab_size), p}).ok());
   }
   std::map<uint64_t, int> counts;
   int steps = 0;
-  while (gen.active() + gen.queued() > 0) {
-    auto out = gen.Step();
+  while (gen->active() + gen->queued() > 0) {
+    auto out = gen->Step();
     ASSERT_TRUE(out.ok());
     EXPECT_LE(out->size(), 2u);
-    EXPECT_LE(gen.active(), 2);
+    EXPECT_LE(gen->active(), 2);
     for (const StepOutput& o : *out) ++counts[o.id];
     ++steps;
   }
@@ -286,39 +298,40 @@ TEST(GeneratorTest, ContinuousBatchingAdmitsAsSequencesLeave) {
 
 TEST(GeneratorTest, AddRejectsBadRequests) {
   const ModelConfig c = GenerationConfig();
-  auto model = MakeModel(c, 5);
-  Generator gen(model.get(), {});
-  EXPECT_EQ(gen.Add({1, {}, {}}).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(gen.Add({1, {1, c.vocab_size}, {}}).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(gen.Add({1, Prompt(c.max_position_embeddings, 0, c.vocab_size), {}}).code(),
+  auto model = MakePolicy(c, 5);
+  auto gen = NewGenerator(model.get(), {});
+  EXPECT_EQ(gen->Add({1, {}, {}}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(gen->Add({1, {1, c.vocab_size}, {}}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(gen->Add({1, Prompt(c.max_position_embeddings, 0, c.vocab_size), {}}).code(),
             StatusCode::kInvalidArgument);
   SamplingParams bad;
   bad.top_p = 0;
-  const Status status = gen.Add({1, {1, 2}, bad});
+  const Status status = gen->Add({1, {1, 2}, bad});
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("request 1"), std::string_view::npos);
-  ASSERT_TRUE(gen.Add({1, {1, 2}, {}}).ok());
-  EXPECT_EQ(gen.Add({1, {3}, {}}).code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(gen->Add({1, {1, 2}, {}}).ok());
+  EXPECT_EQ(gen->Add({1, {3}, {}}).code(), StatusCode::kAlreadyExists);
 }
 
 TEST(GeneratorTest, WeightsCanBeReplacedBetweenSteps) {
   const ModelConfig c = GenerationConfig();
-  auto model = MakeModel(c, 6);
-  auto other = MakeModel(c, 7);
+  auto model = MakePolicy(c, 6);
+  auto other = MakePolicy(c, 7);
   SamplingParams p;
   p.max_tokens = 8;
   p.seed = 5;
-  Generator reference(model.get(), {});
-  const Completion unchanged = RunAll(reference, {{1, Prompt(5, 0, c.vocab_size), p}})[1];
+  auto reference = NewGenerator(model.get(), {});
+  const Completion unchanged = RunAll(*reference, {{1, Prompt(5, 0, c.vocab_size), p}})[1];
 
-  auto swapped = MakeModel(c, 6);
-  Generator gen(swapped.get(), {});
-  ASSERT_TRUE(gen.Add({1, Prompt(5, 0, c.vocab_size), p}).ok());
+  auto swapped = MakePolicy(c, 6);
+  auto gen = NewGenerator(swapped.get(), {});
+  ASSERT_TRUE(gen->Add({1, Prompt(5, 0, c.vocab_size), p}).ok());
   std::vector<StepOutput> outputs;
-  for (int step = 0; step < 3; ++step) outputs.push_back((*gen.Step())[0]);
+  for (int step = 0; step < 3; ++step) outputs.push_back((*gen->Step())[0]);
   ASSERT_TRUE(
       swapped->params().ImportBytes(other->params().Bytes(), other->params().ByteLayout()).ok());
-  while (gen.active() > 0) outputs.push_back((*gen.Step())[0]);
+  swapped->ParamsChanged();
+  while (gen->active() > 0) outputs.push_back((*gen->Step())[0]);
   ASSERT_EQ(outputs.size(), 8u);  // the sequence kept going: no restart
   for (int t = 0; t < 3; ++t) EXPECT_EQ(outputs[t].model_logprob, unchanged.model_logprobs[t]);
   EXPECT_NE(outputs[3].model_logprob, unchanged.model_logprobs[3]);
@@ -343,10 +356,9 @@ double Pearson(const std::vector<double>& x, const std::vector<double>& y) {
 TEST(GeneratorTest, Bf16HeadVersusFp32HeadCorrelation) {
   ModelConfig c = GenerationConfig();
   c.initializer_range = 1.0;  // large activations into the head, as in the report
-  auto rollout = MakeModel(c, 8);
-  rollout->set_precision({.bf16_lm_head = true});
-  auto learner = MakeModel(c, 8);
-  Generator gen(rollout.get(), {.max_batch = 8});
+  auto rollout = MakePolicy(c, 8, {.bf16_lm_head = true});
+  auto learner = MakePolicy(c, 8);
+  auto gen = NewGenerator(rollout.get(), {.max_batch = 8});
   std::vector<GenerationRequest> requests;
   for (int i = 0; i < 8; ++i) {
     SamplingParams p;
@@ -355,7 +367,7 @@ TEST(GeneratorTest, Bf16HeadVersusFp32HeadCorrelation) {
     p.repetition_k = 0;
     requests.push_back({static_cast<uint64_t>(i), Prompt(4 + i, i, c.vocab_size), p});
   }
-  const auto done = RunAll(gen, requests);
+  const auto done = RunAll(*gen, requests);
   const PackedBatch batch = RecomputeBatch(done);
   std::vector<double> rollout_p, learner_p;
   for (const auto& [id, comp] : done) {
@@ -368,9 +380,8 @@ TEST(GeneratorTest, Bf16HeadVersusFp32HeadCorrelation) {
   }
   ASSERT_EQ(rollout_p.size(), learner_p.size());
   const double bf16_r = Pearson(rollout_p, learner_p);
-  rollout->set_precision({});
-  Generator fp32_gen(rollout.get(), {.max_batch = 8});
-  const auto fp32_done = RunAll(fp32_gen, requests);
+  auto fp32_gen = NewGenerator(learner.get(), {.max_batch = 8});
+  const auto fp32_done = RunAll(*fp32_gen, requests);
   const Agreement fp32 = CompareWithRecompute(*learner, fp32_done, 1.0);
   std::printf(
       "probability correlation with the FP32 learner: bf16 head %.6f over %zu tokens; FP32 head "

@@ -33,7 +33,7 @@ class AdamWT {
   void Step(ParamArena<T>& params, const ParamArena<T>& grads);
 
   const AdamWOptions& options() const { return options_; }
-  void set_lr(double lr) { options_.lr = lr; }
+  void set_options(const AdamWOptions& options) { options_ = options; }
   int64_t step() const { return step_; }
   void set_step(int64_t step) { step_ = step; }
   ParamArena<T>& first_moment() { return m_; }

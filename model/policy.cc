@@ -41,6 +41,20 @@ class CpuPolicy : public Policy {
                                       std::vector<std::vector<float>>* hidden) override {
     return model_->Logits(batch, hidden);
   }
+  kernels::LmHeadOptions HeadOptions(double temperature) const override {
+    return model_->HeadOptions(temperature);
+  }
+
+  const AdamWOptions& optimizer_options() const override { return adamw_.options(); }
+  void set_optimizer_options(const AdamWOptions& options) override { adamw_.set_options(options); }
+  int64_t optimizer_step() const override { return adamw_.step(); }
+  AdamW SaveOptimizerState() override { return adamw_; }
+  void RestoreOptimizerState(const AdamW& state) override {
+    CHECK_EQ(state.first_moment().size(), adamw_.first_moment().size());
+    adamw_.first_moment() = state.first_moment();
+    adamw_.second_moment() = state.second_moment();
+    adamw_.set_step(state.step());
+  }
 
   Status ReserveDecoding(int slots, int capacity) override {
     if (slots <= 0 || capacity <= 0) {
@@ -125,51 +139,85 @@ class CudaPolicy : public Policy {
   CudaPolicy(std::unique_ptr<CudaModel> model, std::unique_ptr<CudaAdamW> adamw)
       : model_(std::move(model)), adamw_(std::move(adamw)) {}
 
+  CudaModel* model() { return model_.get(); }
+
   Backend backend() const override { return Backend::kCuda; }
   const ModelConfig& config() const override { return model_->config(); }
   Precision precision() const override { return model_->precision(); }
   ParamArena<float>& params() override {
     if (host_stale_) {
-      model_->DownloadParams();
+      Bound().DownloadParams();
       host_stale_ = false;
     }
     return model_->host_params();
   }
-  void ParamsChanged() override { model_->UploadParams(); }
+  void ParamsChanged() override { Bound().UploadParams(); }
   void InitializeRandom(uint64_t seed) override {
-    model_->InitializeRandom(seed);
+    Bound().InitializeRandom(seed);
     host_stale_ = false;
   }
   StatusOr<ForwardOutput<float>> Forward(const PackedBatch& batch,
                                          const ForwardOptions& options) override {
-    return model_->Forward(batch, options);
+    return Bound().Forward(batch, options);
   }
   Status Backward(std::span<const float> dlogprob, std::span<const float> dentropy) override {
-    return model_->Backward(dlogprob, dentropy);
+    return Bound().Backward(dlogprob, dentropy);
   }
-  void ZeroGrad() override { model_->ZeroGrad(); }
+  void ZeroGrad() override { Bound().ZeroGrad(); }
   double ClipAndStep(double max_grad_norm) override {
-    const double norm = adamw_->ClipGradNorm(max_grad_norm);
-    adamw_->Step();
+    CudaAdamW& adamw = BoundOptimizer();
+    const double norm = adamw.ClipGradNorm(max_grad_norm);
+    adamw.Step();
     host_stale_ = true;
     return norm;
   }
   StatusOr<std::vector<float>> Logits(const PackedBatch& batch,
                                       std::vector<std::vector<float>>* hidden) override {
-    return model_->Logits(batch, hidden);
+    return Bound().Logits(batch, hidden);
   }
+  // Sampling reads host logits that the device produced; only the temperature applies.
+  kernels::LmHeadOptions HeadOptions(double temperature) const override {
+    kernels::LmHeadOptions options;
+    options.inv_temperature = 1.0 / temperature;
+    return options;
+  }
+
+  const AdamWOptions& optimizer_options() const override { return adamw_->options(); }
+  void set_optimizer_options(const AdamWOptions& options) override { adamw_->set_options(options); }
+  int64_t optimizer_step() const override { return adamw_->step(); }
+  AdamW SaveOptimizerState() override {
+    AdamW state(model_->host_params().layout(), adamw_->options());
+    BoundOptimizer().DownloadMoments(&state.first_moment(), &state.second_moment());
+    state.set_step(adamw_->step());
+    return state;
+  }
+  void RestoreOptimizerState(const AdamW& state) override {
+    BoundOptimizer().UploadMoments(state.first_moment(), state.second_moment(), state.step());
+  }
+
   Status ReserveDecoding(int slots, int capacity) override {
-    return model_->ReserveDecoding(slots, capacity);
+    return Bound().ReserveDecoding(slots, capacity);
   }
   Status Prefill(std::span<const PrefillRequest> requests, float* logits) override {
-    return model_->Prefill(requests, logits);
+    return Bound().Prefill(requests, logits);
   }
   Status DecodeStep(std::span<const int32_t> tokens, std::span<const int32_t> slots,
                     float* logits) override {
-    return model_->DecodeStep(tokens, slots, logits);
+    return Bound().DecodeStep(tokens, slots, logits);
   }
 
  private:
+  // The model, with its device selected for the calling thread (nodes create a policy on
+  // one thread and drive it from another).
+  CudaModel& Bound() const {
+    model_->context().MakeCurrent();
+    return *model_;
+  }
+  CudaAdamW& BoundOptimizer() const {
+    model_->context().MakeCurrent();
+    return *adamw_;
+  }
+
   std::unique_ptr<CudaModel> model_;
   std::unique_ptr<CudaAdamW> adamw_;
   bool host_stale_ = false;
@@ -182,8 +230,11 @@ const char* BackendName(Backend backend) { return backend == Backend::kCuda ? "c
 
 bool CudaBackendBuilt() { return LIGHTRL_WITH_CUDA != 0; }
 
-Status ParsePolicyOptions(const ConfigNode& node, PolicyOptions* out) {
-  RETURN_IF_ERROR(node.ExpectOnlyKeys({"backend", "device", "bf16_gemm", "bf16_lm_head"}));
+Status ParsePolicyOptions(const ConfigNode& node, PolicyOptions* out,
+                          std::span<const std::string_view> other_keys) {
+  std::vector<std::string_view> keys = {"backend", "device", "bf16_gemm", "bf16_lm_head"};
+  keys.insert(keys.end(), other_keys.begin(), other_keys.end());
+  RETURN_IF_ERROR(node.ExpectOnlyKeys(keys));
   std::string backend = BackendName(out->backend);
   RETURN_IF_ERROR(node.OptionalChoice("backend", &backend, {"cpu", "cuda"}));
   out->backend = backend == "cuda" ? Backend::kCuda : Backend::kCpu;
@@ -196,12 +247,23 @@ Status ParsePolicyOptions(const ConfigNode& node, PolicyOptions* out) {
   return Status::Ok();
 }
 
+CudaModel* CudaModelOf(Policy& policy) {
+#if LIGHTRL_WITH_CUDA
+  if (auto* cuda = dynamic_cast<CudaPolicy*>(&policy)) return cuda->model();
+#endif
+  return nullptr;
+}
+
+std::unique_ptr<Policy> MakeCpuPolicy(std::unique_ptr<Model> model, const AdamWOptions& optimizer) {
+  return std::make_unique<CpuPolicy>(std::move(model), optimizer);
+}
+
 StatusOr<std::unique_ptr<Policy>> CreatePolicy(const ModelConfig& config,
                                                const PolicyOptions& options) {
   if (options.backend == Backend::kCpu) {
     ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
                      Model::Create(config, options.precision.value_or(Precision{})));
-    return std::unique_ptr<Policy>(new CpuPolicy(std::move(model), options.optimizer));
+    return MakeCpuPolicy(std::move(model), options.optimizer);
   }
 #if LIGHTRL_WITH_CUDA
   CudaModelOptions cuda;

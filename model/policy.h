@@ -10,7 +10,8 @@
 // Both backends take the same batches and return the same per-token outputs; weights are
 // read and written through the host arena params() (call ParamsChanged() after writing
 // it). The optimizer (AdamW with MiniMax's defaults and global gradient-norm clipping) and
-// the decoding slots live with the backend.
+// the decoding slots live with the backend; the optimizer's state crosses to the host only
+// for checkpoints (SaveOptimizerState / RestoreOptimizerState).
 //
 // Errors: those of Model / CudaModel; CreatePolicy returns FailedPrecondition for the cuda
 // backend in a build without CUDA or on a machine without a usable GPU.
@@ -27,6 +28,7 @@
 
 #include "core/config.h"
 #include "core/status.h"
+#include "kernels/lm_head.h"
 #include "model/model.h"
 #include "model/optimizer.h"
 
@@ -46,8 +48,10 @@ struct PolicyOptions {
   AdamWOptions optimizer;
 };
 
-// Reads the keys above from a `model:` section. Errors name file, key and reason.
-Status ParsePolicyOptions(const ConfigNode& node, PolicyOptions* out);
+// Reads the keys above from a `model:` section, which may also hold `other_keys` (read by
+// the caller); any other key is an error. Errors name file, key and reason.
+Status ParsePolicyOptions(const ConfigNode& node, PolicyOptions* out,
+                          std::span<const std::string_view> other_keys = {});
 
 struct PrefillRequest {
   int slot = 0;
@@ -79,6 +83,20 @@ class Policy {
   virtual double ClipAndStep(double max_grad_norm) = 0;
   virtual StatusOr<std::vector<float>> Logits(
       const PackedBatch& batch, std::vector<std::vector<float>>* hidden_states = nullptr) = 0;
+  // The head options under which host code turns this policy's logits into log-probs the way
+  // its training forward does (sampling uses them); temperature > 0.
+  virtual kernels::LmHeadOptions HeadOptions(double temperature) const = 0;
+
+  // The optimizer's hyperparameters; they may change between steps (e.g. the learning rate).
+  virtual const AdamWOptions& optimizer_options() const = 0;
+  virtual void set_optimizer_options(const AdamWOptions& options) = 0;
+  // AdamW steps taken.
+  virtual int64_t optimizer_step() const = 0;
+  // A host copy of the optimizer (options, step and moments), for checkpoints.
+  virtual AdamW SaveOptimizerState() = 0;
+  // Takes the step and moments of `state` (which must have this policy's layout); the
+  // options stay this policy's.
+  virtual void RestoreOptimizerState(const AdamW& state) = 0;
 
   // Decoding in slots: ReserveDecoding(slots, capacity) once; Prefill runs prompts into
   // their slots (logits of each prompt's last position, [requests, vocab], host); DecodeStep
@@ -91,6 +109,15 @@ class Policy {
 
 StatusOr<std::unique_ptr<Policy>> CreatePolicy(const ModelConfig& config,
                                                const PolicyOptions& options);
+
+class CudaModel;
+// The GPU model behind a cuda-backend policy (for NCCL collectives over its device arenas);
+// nullptr for any other policy.
+CudaModel* CudaModelOf(Policy& policy);
+
+// A CPU policy around an existing model (its weights and precision are kept).
+std::unique_ptr<Policy> MakeCpuPolicy(std::unique_ptr<Model> model,
+                                      const AdamWOptions& optimizer = {});
 
 }  // namespace lightrl::model
 

@@ -7,8 +7,8 @@
 #include "actors/codec.h"
 #include "core/activity_log.h"
 #include "core/logging.h"
-#include "model/config.h"
 #include "core/tokenizer.h"
+#include "model/config.h"
 
 namespace lightrl {
 namespace {
@@ -71,7 +71,8 @@ struct RolloutNode::PendingWeights {
 
 Status ParseRolloutNodeConfig(const ConfigNode& rollout, const ConfigNode& model,
                               RolloutNodeConfig* out) {
-  RETURN_IF_ERROR(rollout.ExpectOnlyKeys({"max_batch", "groups_in_flight", "weight_switch"}));
+  RETURN_IF_ERROR(
+      rollout.ExpectOnlyKeys({"max_batch", "groups_in_flight", "weight_switch", "devices"}));
   RETURN_IF_ERROR(rollout.Optional("max_batch", &out->max_batch, 1, 4096));
   RETURN_IF_ERROR(rollout.Optional("groups_in_flight", &out->groups_in_flight, 1, 4096));
   std::string mode = "mid_generation";
@@ -79,33 +80,69 @@ Status ParseRolloutNodeConfig(const ConfigNode& rollout, const ConfigNode& model
       rollout.OptionalChoice("weight_switch", &mode, {"mid_generation", "request_boundary"}));
   out->weight_switch =
       mode == "mid_generation" ? WeightSwitch::kMidGeneration : WeightSwitch::kRequestBoundary;
+  RETURN_IF_ERROR(rollout.Optional("devices", &out->devices));
+  for (int64_t device : out->devices) {
+    if (device < 0) return rollout.Error("devices", "device indices must be >= 0");
+  }
+  const std::string_view model_keys[] = {"config", "init", "seed"};
+  RETURN_IF_ERROR(model::ParsePolicyOptions(model, &out->policy, model_keys));
   return model.Required("config", &out->model_config);
 }
+
+namespace {
+
+// The GPU of this worker: devices[i % size] for a worker id ending in "-<i>".
+int WorkerDevice(const RolloutNodeConfig& config) {
+  if (config.devices.empty()) return config.policy.device;
+  const size_t dash = config.worker_id.rfind('-');
+  int64_t index = 0;
+  if (dash != std::string::npos) {
+    const std::string suffix = config.worker_id.substr(dash + 1);
+    if (!suffix.empty() && suffix.find_first_not_of("0123456789") == std::string::npos) {
+      index = std::stoll(suffix);
+    }
+  }
+  return static_cast<int>(config.devices[index % config.devices.size()]);
+}
+
+}  // namespace
 
 StatusOr<std::unique_ptr<RolloutNode>> RolloutNode::Start(zmq::context_t& context,
                                                           const RolloutNodeConfig& config,
                                                           MetricsRegistry* metrics) {
   ASSIGN_OR_RETURN(model::ModelConfig model_config, model::LoadModelConfig(config.model_config));
-  ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::Model::Create(model_config));
-  std::unique_ptr<RolloutNode> node(new RolloutNode(config, metrics, std::move(model)));
+  model::PolicyOptions policy_options = config.policy;
+  policy_options.device = WorkerDevice(config);
+  ASSIGN_OR_RETURN(std::unique_ptr<model::Policy> policy,
+                   model::CreatePolicy(model_config, policy_options));
+  LOG(INFO) << "rollout policy on " << model::BackendName(policy->backend())
+            << (policy->backend() == model::Backend::kCuda
+                    ? " device " + std::to_string(policy_options.device)
+                    : std::string());
+  std::unique_ptr<RolloutNode> node(new RolloutNode(config, metrics, std::move(policy)));
+  model::GeneratorOptions options;
+  options.max_batch = config.max_batch;
+  options.eos_token_id = ByteTokenizer::kEos;
+  ASSIGN_OR_RETURN(node->generator_, model::Generator::Create(node->policy_.get(), options));
   RolloutNode* self = node.get();
-  ASSIGN_OR_RETURN(node->actor_,
-                   Actor::Start(
-                       config.worker_id,
-                       [self, &context](EventLoop& loop) { return self->SetUpActor(context, loop); },
-                       [self] {
-                         self->fetcher_.reset();
-                         self->session_.reset();
-                       }));
+  ASSIGN_OR_RETURN(node->actor_, Actor::Start(
+                                     config.worker_id,
+                                     [self, &context](EventLoop& loop) {
+                                       return self->SetUpActor(context, loop);
+                                     },
+                                     [self] {
+                                       self->fetcher_.reset();
+                                       self->session_.reset();
+                                     }));
   node->generation_thread_ = std::thread([self] { self->GenerationLoop(); });
   return node;
 }
 
 RolloutNode::RolloutNode(const RolloutNodeConfig& config, MetricsRegistry* metrics,
-                         std::unique_ptr<model::Model> model)
+                         std::unique_ptr<model::Policy> policy)
     : config_(config),
       metrics_(metrics),
-      model_(std::move(model)),
+      policy_(std::move(policy)),
       jobs_(static_cast<size_t>(config.groups_in_flight)) {}
 
 RolloutNode::~RolloutNode() { Stop(); }
@@ -120,7 +157,8 @@ Status RolloutNode::SetUpActor(zmq::context_t& context, EventLoop& loop) {
   identity.role = proto::Role::ROLLOUT;
   identity.metrics_port = config_.metrics_port;
   identity.max_in_flight = static_cast<uint32_t>(config_.groups_in_flight);
-  ASSIGN_OR_RETURN(session_, WorkerSession::Create(context, &loop, config_.cluster, identity, metrics_));
+  ASSIGN_OR_RETURN(session_,
+                   WorkerSession::Create(context, &loop, config_.cluster, identity, metrics_));
   session_->SetLoadProvider([this] {
     WorkerLoad load;
     load.policy_version = version_.load();
@@ -149,7 +187,8 @@ void RolloutNode::OnShutdown(std::function<void()> callback) {
 
 void RolloutNode::GrantFreeSlots() {
   if (version_.load() == 0 || !session_->registered()) return;  // No weights: take no work.
-  int free = config_.groups_in_flight - held_groups_.load() - static_cast<int>(credits_outstanding_);
+  int free =
+      config_.groups_in_flight - held_groups_.load() - static_cast<int>(credits_outstanding_);
   if (free <= 0) return;
   credits_outstanding_ += static_cast<uint32_t>(free);
   session_->GrantCredits(static_cast<uint32_t>(free));
@@ -210,28 +249,30 @@ bool RolloutNode::MaybeSwitchWeights(bool idle) {
   {
     std::lock_guard<std::mutex> lock(weights_mu_);
     if (pending_weights_ == nullptr) return false;
-    bool allowed = idle || version_.load() == 0 ||
-                   config_.weight_switch == WeightSwitch::kMidGeneration;
+    bool allowed =
+        idle || version_.load() == 0 || config_.weight_switch == WeightSwitch::kMidGeneration;
     if (!allowed) return false;
     pending = std::move(pending_weights_);
   }
   std::vector<model::ByteLayoutEntry> layout;
   for (const TensorLayout& t : pending->image.tensors) {
-    layout.push_back({t.name, "F32", std::vector<int64_t>(t.shape.begin(), t.shape.end()),
-                      t.offset, t.byte_size});
+    layout.push_back({t.name, "F32", std::vector<int64_t>(t.shape.begin(), t.shape.end()), t.offset,
+                      t.byte_size});
   }
   const auto& bytes = *pending->image.bytes;
-  Status imported = model_->params().ImportBytes(
+  Status imported = policy_->params().ImportBytes(
       std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()),
       layout);
   if (!imported.ok()) {
     LOG(ERROR) << "weights version " << pending->image.version
                << " do not fit this model: " << imported;
-    metrics_->GetCounter("lightrl_rollout_weight_rejects_total",
-                         "Pulled weight versions that did not fit the model.")
+    metrics_
+        ->GetCounter("lightrl_rollout_weight_rejects_total",
+                     "Pulled weight versions that did not fit the model.")
         ->Increment();
     return false;
   }
+  policy_->ParamsChanged();
   uint64_t previous = version_.exchange(pending->image.version);
   metrics_->GetGauge("lightrl_rollout_policy_version", "Weights version used for generation.")
       ->Set(static_cast<double>(pending->image.version));
@@ -240,22 +281,19 @@ bool RolloutNode::MaybeSwitchWeights(bool idle) {
 }
 
 void RolloutNode::GenerationLoop() {
-  model::GeneratorOptions options;
-  options.max_batch = config_.max_batch;
-  options.eos_token_id = ByteTokenizer::kEos;
-  model::Generator generator(model_.get(), options);
+  model::Generator& generator = *generator_;
   ActivityLog activity(ActivityLogPath(config_.cluster.activity_dir, config_.worker_id),
                        config_.worker_id, "generating");
-  std::deque<std::unique_ptr<GroupJob>> waiting;  // Received, not yet in the generator.
+  std::deque<std::unique_ptr<GroupJob>> waiting;           // Received, not yet in the generator.
   std::map<uint64_t, std::pair<GroupJob*, int>> requests;  // Generator id -> (job, sample).
   std::map<GroupJob*, std::unique_ptr<GroupJob>> running;
   uint64_t next_request_id = 1;
-  Counter* generated = metrics_->GetCounter("lightrl_rollout_generated_tokens_total",
-                                            "Tokens generated.");
-  Gauge* active = metrics_->GetGauge("lightrl_rollout_active_sequences",
-                                     "Sequences in the decoding batch.");
-  Gauge* queued = metrics_->GetGauge("lightrl_rollout_queued_groups",
-                                     "Groups received and not yet decoding.");
+  Counter* generated =
+      metrics_->GetCounter("lightrl_rollout_generated_tokens_total", "Tokens generated.");
+  Gauge* active =
+      metrics_->GetGauge("lightrl_rollout_active_sequences", "Sequences in the decoding batch.");
+  Gauge* queued =
+      metrics_->GetGauge("lightrl_rollout_queued_groups", "Groups received and not yet decoding.");
 
   auto finish_job = [&](GroupJob* job, Status error) {
     std::unique_ptr<GroupJob> owned = std::move(running[job]);
@@ -274,10 +312,10 @@ void RolloutNode::GenerationLoop() {
         OutgoingMessage reply(tokens * 12 + 512);
         auto rollout = reply.envelope().getBody().initRollout();
         rollout.setGroupId(job->group_id);
-        rollout.setGenerationMillis(static_cast<uint32_t>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - job->started)
-                .count()));
+        rollout.setGenerationMillis(
+            static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - job->started)
+                                      .count()));
         auto samples = rollout.initSamples(static_cast<uint>(job->out.size()));
         for (size_t i = 0; i < job->out.size(); ++i) {
           const auto& s = job->out[i];
@@ -359,9 +397,8 @@ void RolloutNode::GenerationLoop() {
     // Nothing to decode: wait for work, or for weights (the first ones, or a version that
     // waiting groups ask for). Both arrive with a notification of weights_cv_.
     std::unique_lock<std::mutex> lock(weights_mu_);
-    weights_cv_.wait(lock, [&] {
-      return pending_weights_ != nullptr || stopping_.load() || jobs_.size() > 0;
-    });
+    weights_cv_.wait(
+        lock, [&] { return pending_weights_ != nullptr || stopping_.load() || jobs_.size() > 0; });
   }
 }
 

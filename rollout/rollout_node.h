@@ -28,6 +28,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "actors/actor.h"
 #include "actors/cluster_config.h"
@@ -35,6 +36,7 @@
 #include "actors/weights.h"
 #include "actors/worker_session.h"
 #include "model/generator.h"
+#include "model/policy.h"
 
 namespace lightrl {
 
@@ -44,19 +46,25 @@ struct RolloutNodeConfig {
   std::string worker_id;
   ClusterConfig cluster;
   uint16_t metrics_port = 0;  // Reported at registration, for `lightrl status`.
-  std::string model_config;  // Path of the architecture's config.json.
+  std::string model_config;   // Path of the architecture's config.json.
+  // Backend and precision (model: section). With `devices` (rollout.devices), rollout
+  // worker i (id "rollout-<i>", as the launcher names them) uses GPU devices[i % size].
+  model::PolicyOptions policy;
+  std::vector<int64_t> devices;
   int max_batch = 64;        // Sequences decoded together.
   int groups_in_flight = 4;  // Groups held at once (credits granted).
   WeightSwitch weight_switch = WeightSwitch::kMidGeneration;
 };
 
-// Reads the `rollout:` section (and model.config). Errors name file, key and reason.
+// Reads the `rollout:` section and the `model:` one. Errors name file, key and reason.
 Status ParseRolloutNodeConfig(const ConfigNode& rollout, const ConfigNode& model,
                               RolloutNodeConfig* out);
 
 class RolloutNode {
  public:
-  // Builds the model (no weights yet) and connects. `metrics` must outlive the node.
+  // Builds the policy (no weights yet) and its generator, and connects. Errors: the
+  // policy's (e.g. FailedPrecondition for a GPU backend without a GPU). `metrics` must
+  // outlive the node.
   static StatusOr<std::unique_ptr<RolloutNode>> Start(zmq::context_t& context,
                                                       const RolloutNodeConfig& config,
                                                       MetricsRegistry* metrics);
@@ -73,7 +81,7 @@ class RolloutNode {
   struct GroupJob;
   struct PendingWeights;
   RolloutNode(const RolloutNodeConfig& config, MetricsRegistry* metrics,
-              std::unique_ptr<model::Model> model);
+              std::unique_ptr<model::Policy> policy);
   Status SetUpActor(zmq::context_t& context, EventLoop& loop);
   void OnRolloutRequest(const IncomingMessage& message);
   void OnWeightsAnnounce(proto::WeightsAnnounce::Reader announce);
@@ -85,14 +93,16 @@ class RolloutNode {
 
   RolloutNodeConfig config_;
   MetricsRegistry* metrics_;
-  std::unique_ptr<model::Model> model_;  // Generation thread only, once it runs.
+  // Generation thread only, once it runs.
+  std::unique_ptr<model::Policy> policy_;
+  std::unique_ptr<model::Generator> generator_;
   HandoffQueue<std::unique_ptr<GroupJob>> jobs_;
   std::unique_ptr<Actor> actor_;
   std::unique_ptr<WorkerSession> session_;  // Actor thread only.
   std::unique_ptr<WeightFetcher> fetcher_;  // Actor thread only.
   std::thread generation_thread_;
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> version_{0};           // Weights the generator uses (0: none).
+  std::atomic<uint64_t> version_{0};            // Weights the generator uses (0: none).
   std::atomic<uint64_t> announced_version_{0};  // Newest the learner announced.
   std::atomic<int> held_groups_{0};             // Granted and not yet answered.
   uint32_t credits_outstanding_ = 0;            // Actor thread only.

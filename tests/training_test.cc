@@ -21,8 +21,8 @@
 namespace lightrl {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
 struct TinyRun {
   std::string dir;
@@ -121,7 +121,8 @@ void ExpectCompleteRun(const TinyRun& run, testing::Subprocess& process, int ste
   auto status = process.Wait(milliseconds(240000));
   ASSERT_TRUE(status.ok()) << "the run did not finish";
   std::string text = *testing::ReadFile(run.log);
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << text.substr(text.size() > 6000 ? text.size() - 6000 : 0);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+      << text.substr(text.size() > 6000 ? text.size() - 6000 : 0);
   EXPECT_THAT(text, HasSubstr("run: " + std::to_string(steps) + " steps"));
   EXPECT_THAT(text, HasSubstr("balanced"));
   EXPECT_THAT(text, ::testing::Not(HasSubstr("NOT BALANCED")));
@@ -231,9 +232,9 @@ std::string RewardMetrics(const TinyRun& run) {
   if (state.is_discarded()) return "";
   for (const auto& w : state["workers"]) {
     if (w["id"] != "reward-0" || w["metrics_port"].get<int>() == 0) continue;
-    auto metrics = HttpGet("http://127.0.0.1:" + std::to_string(w["metrics_port"].get<int>()) +
-                               "/metrics",
-                           milliseconds(3000));
+    auto metrics =
+        HttpGet("http://127.0.0.1:" + std::to_string(w["metrics_port"].get<int>()) + "/metrics",
+                milliseconds(3000));
     return metrics.ok() ? metrics->body : "";
   }
   return "";
@@ -281,8 +282,8 @@ TEST(TrainingTest, RewardWorkerKilledMidSandboxRunLosesNothing) {
   std::string text = *testing::ReadFile(run.log);
   EXPECT_THAT(text, HasSubstr("reward-0 crashed; restart 1"));
   // Nothing the sandbox started outlives the run.
-  auto leftovers = testing::RunCommand(
-      "ps -eo uid=,pid=,comm= | awk '$1 >= 61000 && $1 < 62000'", "");
+  auto leftovers =
+      testing::RunCommand("ps -eo uid=,pid=,comm= | awk '$1 >= 61000 && $1 < 62000'", "");
   EXPECT_EQ(leftovers->output, "");
 }
 
@@ -340,18 +341,21 @@ TEST(TrainingTest, HostilePeersGetClearErrorsAndTheRunGoesOn) {
   ExpectCompleteRun(run, process, 6);
 }
 
-// Runs a lightrl operator subcommand against `run` and returns its output.
-testing::CommandResult Operator(const TinyRun& run, const std::string& args) {
+// Runs a lightrl operator subcommand (its arguments name the run's config) and returns its
+// output.
+testing::CommandResult Operator(const std::string& args) {
   auto result = testing::RunCommand(testing::BuildPath("lightrl") + " " + args, "");
   CHECK_OK(result.status());
   return *result;
 }
 
 TEST(TrainingTest, StatusShowsTheClusterAndScaleAddsAndRemovesWorkers) {
-  TinyRun run = WriteTinyRun("scale", 40);
+  // A run that outlasts the test (the tiny model trains 40 steps in under a second): the
+  // operator stops it at the end.
+  TinyRun run = WriteTinyRun("scale", 1000000);
   auto process = StartRun(run);
   ASSERT_TRUE(WaitForStep(run, 1, milliseconds(120000)));
-  testing::CommandResult status = Operator(run, "status " + run.config);
+  testing::CommandResult status = Operator("status " + run.config);
   EXPECT_EQ(status.exit_code, 0) << status.output;
   EXPECT_THAT(status.output, HasSubstr("\"id\": \"rollout-0\""));
   EXPECT_THAT(status.output, HasSubstr("\"balanced\": true"));
@@ -359,48 +363,60 @@ TEST(TrainingTest, StatusShowsTheClusterAndScaleAddsAndRemovesWorkers) {
   // Every worker reported where its metrics are.
   EXPECT_THAT(status.output, ::testing::Not(HasSubstr("\"metrics_port\": 0")));
 
-  testing::CommandResult up = Operator(run, "scale " + run.config + " rollout=2");
+  testing::CommandResult up = Operator("scale " + run.config + " rollout=2");
   EXPECT_EQ(up.exit_code, 0) << up.output;
   EXPECT_THAT(up.output, HasSubstr("ok rollout=2"));
   bool joined = false;
   testing::WaitForFileContaining(run.log, "worker joined: rollout-1", milliseconds(30000), &joined);
   EXPECT_TRUE(joined) << "the added rollout worker never joined";
 
-  testing::CommandResult down = Operator(run, "scale " + run.config + " rollout=1");
+  testing::CommandResult down = Operator("scale " + run.config + " rollout=1");
   EXPECT_THAT(down.output, HasSubstr("ok rollout=1"));
   bool stopped = false;
   testing::WaitForFileContaining(run.log, "rollout-1 exited with code 0", milliseconds(30000),
                                  &stopped);
   EXPECT_TRUE(stopped) << "the removed rollout worker did not stop cleanly";
 
-  testing::CommandResult bad = Operator(run, "scale " + run.config + " learner=3");
+  testing::CommandResult bad = Operator("scale " + run.config + " learner=3");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.output, HasSubstr("only rollout and reward workers can be scaled"));
-  ExpectCompleteRun(run, process, 40);
+  process.Kill(SIGTERM);
+  auto stopped_run = process.Wait(milliseconds(60000));
+  ASSERT_TRUE(stopped_run.ok()) << "the run did not stop on SIGTERM";
+  // The coordinator's code: the run stopped before its last step.
+  EXPECT_TRUE(WIFEXITED(*stopped_run) && WEXITSTATUS(*stopped_run) == 1);
+  const std::string text = *testing::ReadFile(run.log);
+  EXPECT_THAT(text, HasSubstr(": balanced"));
+  for (const char* worker : {"learner", "rollout-0", "reward-0"}) {
+    EXPECT_THAT(text, HasSubstr(std::string(worker) + " exited with code 0"));
+  }
 }
 
 TEST(TrainingTest, ConfigErrorsNameFileKeyAndReason) {
   TinyRun run = WriteTinyRun("badcfg", 2);
-  auto result = testing::RunCommand(
-      testing::BuildPath("lightrl") + " learner --config=" + run.config + " --set='learner.lr=-1'",
-      "");
-  ASSERT_TRUE(result.ok());
-  EXPECT_EQ(result->exit_code, 2);
-  EXPECT_THAT(result->output, HasSubstr(run.config + ": learner.lr: must be in [0, 10], got -1"));
-  result = testing::RunCommand(testing::BuildPath("lightrl") + " rollout --config=" + run.config +
-                                   " --set='tasks=[{name: a, kind: poem}]'",
-                               "");
-  EXPECT_EQ(result->exit_code, 2);
-  EXPECT_THAT(result->output, HasSubstr(run.config + ": tasks[0].kind: must be addition"));
-  result = testing::RunCommand(
-      testing::BuildPath("lightrl") + " reward --config=" + run.config + " --set='model=null'", "");
-  EXPECT_EQ(result->exit_code, 2);
-  EXPECT_THAT(result->output, HasSubstr(run.config + ": model: required section is missing"));
-  result = testing::RunCommand(testing::BuildPath("lightrl") + " learner --config=" + run.config +
-                                   " --set='learner.sft={steps: 2, lr: 3}'",
-                               "");
-  EXPECT_EQ(result->exit_code, 2);
-  EXPECT_THAT(result->output, HasSubstr(run.config + ": learner.sft.lr: must be in [0, 1], got 3"));
+  struct Case {
+    const char* role;
+    const char* set;
+    std::string error;  // after "<config>: "
+  };
+  const Case cases[] = {
+      {"learner", "learner.lr=-1", "learner.lr: must be in [0, 10], got -1"},
+      {"rollout", "tasks=[{name: a, kind: poem}]", "tasks[0].kind: must be addition"},
+      {"reward", "model=null", "model: required section is missing"},
+      {"learner", "learner.sft={steps: 2, lr: 3}", "learner.sft.lr: must be in [0, 1], got 3"},
+      {"learner", "model.backend=tpu", "model.backend: must be one of"},
+      {"rollout", "rollout.devices=[0, -1]", "rollout.devices: device indices must be >= 0"},
+      {"learner", "learner.devices=[0, 1]",
+       "learner.devices: data-parallel training needs model.backend: cuda"},
+  };
+  for (const Case& c : cases) {
+    auto result = testing::RunCommand(testing::BuildPath("lightrl") + " " + c.role +
+                                          " --config=" + run.config + " --set='" + c.set + "'",
+                                      "");
+    ASSERT_TRUE(result.ok());
+    EXPECT_EQ(result->exit_code, 2) << c.set;
+    EXPECT_THAT(result->output, HasSubstr(run.config + ": " + c.error)) << c.set;
+  }
 }
 
 }  // namespace

@@ -146,6 +146,9 @@ class CudaContext {
   int device() const { return device_; }
   cudaStream_t stream() const { return stream_; }
   cublasHandle_t cublas() const { return cublas_; }
+  // Selects this context's device for the calling thread: a context driven from several
+  // threads (one at a time) needs it on each thread before its ops.
+  void MakeCurrent() const { LIGHTRL_CUDA_CHECK(cudaSetDevice(device_)); }
   // Blocks until every op enqueued so far has finished.
   void Synchronize() const { LIGHTRL_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
