@@ -5,7 +5,8 @@
 // Batches are synthetic but shaped like the demo's (groups of G samples of a short prompt and
 // completion, rewards mixed so no group is excluded); each round trains one batch. One
 // warm-up round, then `repeats`; medians are reported. Wrong results: a non-finite loss or
-// gradient norm.
+// gradient norm. --backend=cuda runs the trainer on a GPU (--devices=0,1: data-parallel on
+// several; the per-GPU rate is then the ratio against one GPU's, measured separately).
 #include <gflags/gflags.h>
 
 #include <algorithm>
@@ -17,6 +18,10 @@
 #include "core/logging.h"
 #include "learner/trainer.h"
 #include "model/config.h"
+#include "model/policy.h"
+#if LIGHTRL_WITH_NCCL
+#include "learner/data_parallel_policy.h"
+#endif
 
 DEFINE_string(model_config, "model/configs/demo.json", "config.json of the model.");
 DEFINE_int32(groups, 16, "Groups per batch.");
@@ -25,6 +30,9 @@ DEFINE_int32(prompt_tokens, 8, "Prompt length.");
 DEFINE_int32(completion_tokens, 8, "Completion length.");
 DEFINE_int32(minibatches, 1, "Optimizer updates per batch.");
 DEFINE_int32(repeats, 7, "Timed rounds.");
+DEFINE_string(backend, "cpu", "cpu or cuda.");
+DEFINE_string(devices, "", "GPUs for data-parallel training, e.g. 0,1 (cuda backend).");
+DEFINE_bool(bf16_gemm, true, "Trunk GEMMs in bf16 on the GPU.");
 
 namespace lightrl {
 namespace {
@@ -49,6 +57,30 @@ std::vector<TrainGroup> SyntheticBatch(int vocab, uint64_t version, uint32_t see
   return groups;
 }
 
+// The policy the flags ask for.
+StatusOr<std::unique_ptr<model::Policy>> BenchPolicy(const model::ModelConfig& config) {
+  model::PolicyOptions options;
+  if (FLAGS_backend == "cuda") {
+    options.backend = model::Backend::kCuda;
+    options.precision = model::Precision{.bf16_gemm = FLAGS_bf16_gemm};
+  } else if (FLAGS_backend != "cpu") {
+    return InvalidArgumentError("--backend must be cpu or cuda");
+  }
+  std::vector<int64_t> devices;
+  for (size_t at = 0; at < FLAGS_devices.size();) {
+    const size_t comma = std::min(FLAGS_devices.find(',', at), FLAGS_devices.size());
+    devices.push_back(std::stoll(FLAGS_devices.substr(at, comma - at)));
+    at = comma + 1;
+  }
+  if (devices.size() == 1) options.device = static_cast<int>(devices[0]);
+  if (devices.size() < 2) return model::CreatePolicy(config, options);
+#if LIGHTRL_WITH_NCCL
+  return learner::CreateDataParallelPolicy(config, options, devices);
+#else
+  return FailedPreconditionError("--devices: this build has no NCCL");
+#endif
+}
+
 }  // namespace
 }  // namespace lightrl
 
@@ -57,12 +89,12 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   auto config = model::LoadModelConfig(FLAGS_model_config);
   CHECK_OK(config.status());
-  auto m = model::Model::Create(*config);
-  CHECK_OK(m.status());
-  (*m)->InitializeRandom(1);
+  auto policy = BenchPolicy(*config);
+  CHECK_OK(policy.status());
+  (*policy)->InitializeRandom(1);
   TrainerConfig trainer_config;
   trainer_config.minibatches = FLAGS_minibatches;
-  auto trainer = PolicyTrainer::Create(model::MakeCpuPolicy(std::move(*m)), trainer_config);
+  auto trainer = PolicyTrainer::Create(std::move(*policy), trainer_config);
   CHECK_OK(trainer.status());
   std::vector<double> tokens_per_second, outside, step_ms;
   int wrong = 0;
@@ -78,9 +110,10 @@ int main(int argc, char** argv) {
   }
   int64_t tokens = static_cast<int64_t>(FLAGS_groups) * FLAGS_group_size * FLAGS_completion_tokens;
   std::printf(
-      "lightrl-bench-learner: %s, %d groups x %d samples x (%d prompt + %d completion) "
-      "tokens, %d update(s) per step, %d rounds (median)\n",
-      FLAGS_model_config.c_str(), FLAGS_groups, FLAGS_group_size, FLAGS_prompt_tokens,
+      "lightrl-bench-learner: %s on %s%s%s, %d groups x %d samples x (%d prompt + %d "
+      "completion) tokens, %d update(s) per step, %d rounds (median)\n",
+      FLAGS_model_config.c_str(), FLAGS_backend.c_str(), FLAGS_devices.empty() ? "" : " ",
+      FLAGS_devices.c_str(), FLAGS_groups, FLAGS_group_size, FLAGS_prompt_tokens,
       FLAGS_completion_tokens, FLAGS_minibatches, FLAGS_repeats);
   std::printf("%-22s %12s %14s %22s %6s\n", "", "step ms", "trained tok/s", "share outside fwd/bwd",
               "wrong");
