@@ -13,9 +13,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 namespace lightrl::testing {
 
@@ -182,13 +185,47 @@ StatusOr<std::string> ReadFile(const std::string& path) {
   return s.str();
 }
 
+namespace {
+
+// The directories MakeTempDir made; the process that made them removes them at exit (a
+// forked child that exits does not).
+class TempDirs {
+ public:
+  ~TempDirs() {
+    if (getpid() != owner_ || std::getenv("KEEP_TEST_DIRS") != nullptr) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& dir : dirs_) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  }
+  void Add(const std::string& dir) {
+    std::lock_guard<std::mutex> lock(mu_);
+    dirs_.push_back(dir);
+  }
+
+ private:
+  const pid_t owner_ = getpid();
+  std::mutex mu_;
+  std::vector<std::string> dirs_;
+};
+
+TempDirs& MadeTempDirs() {
+  static TempDirs dirs;
+  return dirs;
+}
+
+}  // namespace
+
 std::string MakeTempDir(const std::string& prefix) {
   const char* base = std::getenv("TMPDIR");
   std::string templ = std::string(base ? base : "/tmp") + "/lightrl-" + prefix + "-XXXXXX";
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
   char* dir = mkdtemp(buf.data());
-  return dir ? std::string(dir) : std::string();
+  if (dir == nullptr) return std::string();
+  MadeTempDirs().Add(dir);
+  return dir;
 }
 
 }  // namespace lightrl::testing

@@ -62,7 +62,9 @@ std::string WaitForFileContaining(const std::string& path, const std::string& te
 
 // Reads a whole file.
 StatusOr<std::string> ReadFile(const std::string& path);
-// A fresh empty directory under TMPDIR (or /tmp), unique per call.
+// A fresh empty directory under TMPDIR (or /tmp), unique per call. It is removed, with its
+// contents, when the test process that made it exits normally (KEEP_TEST_DIRS=1 keeps it,
+// for looking into a failure).
 std::string MakeTempDir(const std::string& prefix);
 
 }  // namespace lightrl::testing
