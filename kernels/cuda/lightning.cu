@@ -225,36 +225,38 @@ __global__ void ScanKernel(const BlockEntry* __restrict__ blocks,
   }
 }
 
-// Shared tiles of the output kernel: 64 query rows (read along rows), then two buffers of
-// kKeys keys (read along rows) and of kKeys values or state rows (read down columns).
+// Shared tiles of the output kernel: 64 query rows (read along rows), then two step buffers,
+// each kKeys keys (read along rows) followed by kKeys values (read down columns), or a
+// chunk of the state: kKeys of its rows (read down columns) or, transposed, all its rows and
+// kKeys of its columns (read along rows).
 template <int kDim>
 struct OutputTiles {
   static constexpr int kQPitch = PairReadPitch(kDim);
   static constexpr int kKPitch = PairReadPitch(kDim);
   static constexpr int kVPitch = ColumnReadPitch(kDim);
-  static constexpr int kFloats = kTile * kQPitch + 2 * kKeys * (kKPitch + kVPitch);
+  static constexpr int kTransposedPitch = PairReadPitch(kKeys);
+  static constexpr int kStepFloats = kKeys * (kKPitch + kVPitch);
+  static constexpr int kFloats = kTile * kQPitch + 2 * kStepFloats;
+  static_assert(kDim * kTransposedPitch <= kStepFloats);
 };
 
 // o_i for 64 rows of one block of one head (see the header comment); warp w owns rows
 // [16w, 16w + 16) of the tile and all kDim output columns. The steps (kDim / kKeys chunks of
 // the state when the block has one, then the key chunks up to the tile's last row) are
-// double-buffered.
-template <int kDim>
+// double-buffered. With kTransposedState, S is read as the transpose of the stored state.
+template <int kDim, bool kTransposedState>
 __global__ void __launch_bounds__(kThreads)
     BlockOutputKernel(View a, View b, View c, OutView out, int dir, const BlockEntry* blocks,
                       const float* decay, int block, int d, int heads, const float* kv) {
   using Tiles = OutputTiles<kDim>;
   constexpr int kColTiles = kDim / 8;
-  constexpr int kGroup = 4;  // output column tiles per group of independent products
+  constexpr int kGroup = kColTiles < 8 ? kColTiles : 8;  // column tiles issued together
   extern __shared__ float shared[];
   float* qs = shared;
-  // Buffer i of keys and values: ks + i·kKeys·kKPitch, vs + i·kKeys·kVPitch.
-  float* ks = qs + kTile * Tiles::kQPitch;
-  float* vs = ks + 2 * kKeys * Tiles::kKPitch;
   const int blk = blockIdx.x, h = blockIdx.y;
   const BlockEntry e = blocks[blk];
   const int m = e.rows;
-  const int i0 = blockIdx.z * kTile;
+  const int i0 = (gridDim.z - 1 - blockIdx.z) * kTile;  // the longest tiles (most keys) first
   if (i0 >= m) return;
   const float* E = decay + static_cast<int64_t>(h) * (block + 1);
   const Lane l = ThisLane();
@@ -267,18 +269,33 @@ __global__ void __launch_bounds__(kThreads)
   const int state_steps = e.index_in_seq > 0 ? kDim / kKeys : 0;
   const int keys = min(i0 + kTile, m);  // the keys up to the tile's last row
   const int steps = state_steps + (keys + kKeys - 1) / kKeys;
-  const auto key_buffer = [&](int step) { return ks + (step % 2) * kKeys * Tiles::kKPitch; };
-  const auto value_buffer = [&](int step) { return vs + (step % 2) * kKeys * Tiles::kVPitch; };
+  const auto key_buffer = [&](int step) {
+    return qs + kTile * Tiles::kQPitch + (step % 2) * Tiles::kStepFloats;
+  };
+  const auto value_buffer = [&](int step) { return key_buffer(step) + kKeys * Tiles::kKPitch; };
   const auto start_step = [&](int step) {
-    if (step < state_steps) {
+    if (step < state_steps && kTransposedState) {
+      CopyTileAsync<kDim, kKeys, Tiles::kTransposedPitch>(state, state_rows, 1, 0, 0, step * kKeys,
+                                                          d, d, key_buffer(step));
+    } else if (step < state_steps) {
       CopyTileAsync<kKeys, kDim, Tiles::kVPitch>(state, state_rows, 1, 0, step * kKeys, 0, d, d,
-                                                 value_buffer(step));
+                                                 key_buffer(step));
     } else {
       const int j0 = (step - state_steps) * kKeys;
       CopyTileAsync<kKeys, kDim, Tiles::kKPitch>(b, e, dir, h, j0, 0, m, d, key_buffer(step));
       CopyTileAsync<kKeys, kDim, Tiles::kVPitch>(c, e, dir, h, j0, 0, m, d, value_buffer(step));
     }
     CommitCopies();
+  };
+  // The B fragment of S (rows k0 + [k, k + 8), columns [8nt, 8nt + 8)) from a state chunk.
+  const auto state_frag = [&](const float* chunk, int nt, int k) {
+    if constexpr (kTransposedState) {
+      const float2 pair = *reinterpret_cast<const float2*>(
+          chunk + (8 * nt + l.g) * Tiles::kTransposedPitch + k + 2 * l.t);
+      return MakeFragB(pair.x, pair.y);
+    } else {
+      return ColumnFragB(chunk, Tiles::kVPitch, 8 * nt, k, l);
+    }
   };
   CopyTileAsync<kTile, kDim, Tiles::kQPitch>(a, e, dir, h, i0, 0, m, d, qs);
   start_step(0);
@@ -305,9 +322,7 @@ __global__ void __launch_bounds__(kThreads)
           for (int n0 = 0; n0 < kColTiles; n0 += kGroup) {
             FragB g[kGroup];
 #pragma unroll
-            for (int nt = 0; nt < kGroup; ++nt) {
-              g[nt] = ColumnFragB(vt_tile, Tiles::kVPitch, 8 * (n0 + nt), k, l);
-            }
+            for (int nt = 0; nt < kGroup; ++nt) g[nt] = state_frag(kt_tile, n0 + nt, k);
             MmaTf32x3<kGroup>(acc + n0, f, g);
           }
         }
@@ -429,50 +444,73 @@ void Upload(const CudaContext& ctx, const std::vector<BlockEntry>& blocks,
                out->data());
 }
 
-template <int kDim>
+template <int kDim, bool kTransposedState>
 void LaunchOutput(const CudaContext& ctx, dim3 grid, const View& a, const View& b, const View& c,
                   const OutView& out, int dir, const BlockEntry* blocks, const float* decay,
                   const LightningShape& shape, const float* kv) {
   constexpr size_t kBytes = OutputTiles<kDim>::kFloats * sizeof(float);
   static const bool configured = [] {
-    LIGHTRL_CUDA_CHECK(cudaFuncSetAttribute(BlockOutputKernel<kDim>,
+    LIGHTRL_CUDA_CHECK(cudaFuncSetAttribute(BlockOutputKernel<kDim, kTransposedState>,
                                             cudaFuncAttributeMaxDynamicSharedMemorySize, kBytes));
     return true;
   }();
   (void)configured;
-  BlockOutputKernel<kDim><<<grid, kThreads, kBytes, ctx.stream()>>>(
+  BlockOutputKernel<kDim, kTransposedState><<<grid, kThreads, kBytes, ctx.stream()>>>(
       a, b, c, out, dir, blocks, decay, shape.block, shape.dim, shape.heads, kv);
   LIGHTRL_CUDA_CHECK_LAUNCH();
 }
 
-// One block-form pass: out_i = Σ_{j≤i} λ^{i−j} (a_i · b_j) c_j over each sequence in the
-// direction `dir`, with (a, b, c) in the roles of (q, k, v).
-void RunPass(const CudaContext& ctx, const View& a, const View& b, const View& c,
-             const OutView& out, int dir, const LightningPlan& plan, const LightningShape& shape,
-             const float* decay, float* final_states, const int32_t* final_slots) {
-  const int num_blocks = plan.num_blocks();
-  const int num_seqs = plan.num_seqs();
-  if (num_blocks == 0) return;
-  const auto* blocks = reinterpret_cast<const BlockEntry*>(plan.blocks(dir < 0));
+const BlockEntry* Blocks(const LightningPlan& plan, int dir) {
+  return reinterpret_cast<const BlockEntry*>(plan.blocks(dir < 0));
+}
+
+// The states of a block-form pass in the direction `dir` whose keys and values are b and c:
+// states[blk, h] = S at the start of block blk (plan order), S = Σ λ^{…} b_jᵀ c_j over the
+// sequence's earlier blocks. Optionally the final states (see LightningForward).
+void BlockStates(const CudaContext& ctx, const View& b, const View& c, int dir,
+                 const LightningPlan& plan, const LightningShape& shape, const float* decay,
+                 float* states, float* final_states = nullptr,
+                 const int32_t* final_slots = nullptr) {
   const int d = shape.dim, heads = shape.heads;
   const int64_t dd = static_cast<int64_t>(d) * d;
-  Scratch<float> kv(ctx, static_cast<size_t>(num_blocks) * heads * dd);
   const int tiles = (d + kTile - 1) / kTile;
-  BlockOuterKernel<<<dim3(num_blocks, heads, tiles * tiles), kThreads, 0, ctx.stream()>>>(
-      b, c, dir, blocks, decay, shape.block, d, heads, kv.data());
+  BlockOuterKernel<<<dim3(plan.num_blocks(), heads, tiles * tiles), kThreads, 0, ctx.stream()>>>(
+      b, c, dir, Blocks(plan, dir), decay, shape.block, d, heads, states);
   LIGHTRL_CUDA_CHECK_LAUNCH();
-  ScanKernel<<<dim3(num_seqs, heads, (dd + 255) / 256), 256, 0, ctx.stream()>>>(
-      blocks, plan.seq_blocks(), decay, shape.block, d, heads, kv.data(), final_states,
+  ScanKernel<<<dim3(plan.num_seqs(), heads, (dd + 255) / 256), 256, 0, ctx.stream()>>>(
+      Blocks(plan, dir), plan.seq_blocks(), decay, shape.block, d, heads, states, final_states,
       final_slots);
   LIGHTRL_CUDA_CHECK_LAUNCH();
-  const dim3 grid(num_blocks, heads, (shape.block + kTile - 1) / kTile);
-  if (d <= 32) {
-    LaunchOutput<32>(ctx, grid, a, b, c, out, dir, blocks, decay, shape, kv.data());
-  } else if (d <= 64) {
-    LaunchOutput<64>(ctx, grid, a, b, c, out, dir, blocks, decay, shape, kv.data());
+}
+
+// out_i = λ^{i+1} a_i S_b + Σ_{j≤i} λ^{i−j} (a_i · b_j) c_j over each block of the pass in the
+// direction `dir`, with S_b from `states` (BlockStates of the same direction), or its
+// transpose.
+void BlockOutputs(const CudaContext& ctx, const View& a, const View& b, const View& c,
+                  const OutView& out, int dir, const LightningPlan& plan,
+                  const LightningShape& shape, const float* decay, const float* states,
+                  bool transposed_states) {
+  const dim3 grid(plan.num_blocks(), shape.heads, (shape.block + kTile - 1) / kTile);
+  const BlockEntry* blocks = Blocks(plan, dir);
+  const auto launch = [&]<int kDim>() {
+    if (transposed_states) {
+      LaunchOutput<kDim, true>(ctx, grid, a, b, c, out, dir, blocks, decay, shape, states);
+    } else {
+      LaunchOutput<kDim, false>(ctx, grid, a, b, c, out, dir, blocks, decay, shape, states);
+    }
+  };
+  if (shape.dim <= 32) {
+    launch.template operator()<32>();
+  } else if (shape.dim <= 64) {
+    launch.template operator()<64>();
   } else {
-    LaunchOutput<128>(ctx, grid, a, b, c, out, dir, blocks, decay, shape, kv.data());
+    launch.template operator()<128>();
   }
+}
+
+// Floats of the states of one pass: blocks × heads × d².
+size_t StateFloats(const LightningPlan& plan, const LightningShape& shape) {
+  return static_cast<size_t>(plan.num_blocks()) * shape.heads * shape.dim * shape.dim;
 }
 
 void CheckShape(const LightningShape& shape, const LightningDecay& decay) {
@@ -517,10 +555,13 @@ void LightningForward(const CudaContext& ctx, const float* qkv, int ld, const Li
                       float* final_states, const int32_t* final_slots) {
   CheckShape(shape, decay);
   CHECK_EQ(plan.block(), shape.block);
+  if (plan.num_blocks() == 0) return;
   const int d = shape.dim;
   const int64_t ldo = static_cast<int64_t>(shape.heads) * d;
-  RunPass(ctx, {qkv, ld, 3 * d}, {qkv + d, ld, 3 * d}, {qkv + 2 * d, ld, 3 * d}, {out, ldo, d}, 1,
-          plan, shape, decay.data(), final_states, final_slots);
+  const View q{qkv, ld, 3 * d}, k{qkv + d, ld, 3 * d}, v{qkv + 2 * d, ld, 3 * d};
+  Scratch<float> states(ctx, StateFloats(plan, shape));
+  BlockStates(ctx, k, v, 1, plan, shape, decay.data(), states.data(), final_states, final_slots);
+  BlockOutputs(ctx, q, k, v, {out, ldo, d}, 1, plan, shape, decay.data(), states.data(), false);
 }
 
 void LightningBackward(const CudaContext& ctx, const float* qkv, int ld, const float* dout,
@@ -528,15 +569,23 @@ void LightningBackward(const CudaContext& ctx, const float* qkv, int ld, const f
                        const LightningDecay& decay, float* dqkv) {
   CheckShape(shape, decay);
   CHECK_EQ(plan.block(), shape.block);
+  if (plan.num_blocks() == 0) return;
   const int d = shape.dim;
   const int64_t ldo = static_cast<int64_t>(shape.heads) * d;
   const View q{qkv, ld, 3 * d}, k{qkv + d, ld, 3 * d}, v{qkv + 2 * d, ld, 3 * d};
   const View g{dout, ldo, d};
-  // dq_t = Σ_{u≤t} λ^{t−u} (g_t·v_u) k_u; dk_u = Σ_{t≥u} λ^{t−u} (v_u·g_t) q_t;
-  // dv_u = Σ_{t≥u} λ^{t−u} (k_u·q_t) g_t.
-  RunPass(ctx, g, v, k, {dqkv, ld, 3 * d}, 1, plan, shape, decay.data(), nullptr, nullptr);
-  RunPass(ctx, v, g, q, {dqkv + d, ld, 3 * d}, -1, plan, shape, decay.data(), nullptr, nullptr);
-  RunPass(ctx, k, q, g, {dqkv + 2 * d, ld, 3 * d}, -1, plan, shape, decay.data(), nullptr, nullptr);
+  Scratch<float> states(ctx, StateFloats(plan, shape));
+  // dq_t = Σ_{u≤t} λ^{t−u} (g_t·v_u) k_u: the forward with (q, k, v) := (g, v, k).
+  BlockStates(ctx, v, k, 1, plan, shape, decay.data(), states.data());
+  BlockOutputs(ctx, g, v, k, {dqkv, ld, 3 * d}, 1, plan, shape, decay.data(), states.data(), false);
+  // dk_u = Σ_{t≥u} λ^{t−u} (v_u·g_t) q_t and dv_u = Σ_{t≥u} λ^{t−u} (k_u·q_t) g_t: the forward
+  // in reversed time with (v, g, q) and (k, q, g), whose states Σ gᵀq and Σ qᵀg are
+  // transposes of each other.
+  BlockStates(ctx, g, q, -1, plan, shape, decay.data(), states.data());
+  BlockOutputs(ctx, v, g, q, {dqkv + d, ld, 3 * d}, -1, plan, shape, decay.data(), states.data(),
+               false);
+  BlockOutputs(ctx, k, q, g, {dqkv + 2 * d, ld, 3 * d}, -1, plan, shape, decay.data(),
+               states.data(), true);
 }
 
 void LightningDecodeStep(const CudaContext& ctx, const float* qkv, int ld, int rows,
