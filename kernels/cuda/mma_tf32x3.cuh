@@ -38,7 +38,7 @@ __device__ inline void SplitTf32(float x, uint32_t* hi, uint32_t* lo) {
   *lo = __float_as_uint(rest) + kHalfUlp;
 }
 
-// values in the order of the A fragment (see above).
+// A fragment from its four values, in the order above.
 __device__ inline FragA MakeFragA(float a0, float a1, float a2, float a3) {
   FragA f;
   SplitTf32(a0, &f.hi[0], &f.lo[0]);
