@@ -1,17 +1,21 @@
 // Lightning attention on the GPU: the block form of Lightning Attention-2 for training and
-// prefill, and the token recurrence for decoding, FP32 throughout (inputs, products and the
-// d×d state). kernels/lightning.h is the CPU reference and defines the layout (per head
-// [q | k | v] column blocks of width d in a row of qkv) and the decay (the same
-// LightningDecayTable values are used).
+// prefill, and the token recurrence for decoding, FP32 in and out with FP32-accurate
+// products and an FP32 d×d state. kernels/lightning.h is the CPU reference and defines the
+// layout (per head [q | k | v] column blocks of width d in a row of qkv) and the decay (the
+// same LightningDecayTable values are used).
 //
 // The block form runs in three kernels per pass:
 //   1. every block's decayed outer-product sum U_b = Σ_j λ^{m−1−j} k_jᵀ v_j, in parallel;
 //   2. a scan over each sequence's blocks: S_b (the state at block b's start) and
 //      S_{b+1} = λ^m S_b + U_b, elementwise over the d×d entries;
-//   3. every block's rows: o_i = λ^{i+1} q_i S_b + Σ_{j≤i} λ^{i−j} (q_i·k_j) v_j, tiled 64
-//      rows × 64 keys with register tiles.
-// The backward is three such passes (dq forward in time; dk and dv in reversed time over
-// views with negative row strides), as the CPU backward.
+//   3. every block's rows: o_i = λ^{i+1} q_i S_b + Σ_{j≤i} λ^{i−j} (q_i·k_j) v_j, 64 rows per
+//      CTA, keys and state rows in double-buffered chunks of 32.
+// Kernels 1 and 3 run their products on the tensor cores as 3xTF32 (kernels/cuda/
+// mma_tf32x3.cuh: each operand split into two TF32 parts, three products, FP32 sums), which
+// keeps the error against the CPU reference at the level of FP32 arithmetic (~3e-7
+// relative). The backward is three output passes (dq forward in time; dk and dv in reversed
+// time over views with negative row strides), as the CPU backward; dk and dv share one state
+// pass, their states being transposes of each other.
 //
 // Head dims up to kMaxCudaLightningHeadDim. Extra device memory: blocks × heads × d² floats
 // for the states, from the stream-ordered pool.
