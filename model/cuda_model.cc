@@ -89,7 +89,7 @@ kc::LmHeadOptions CudaModelState::HeadOptions(double temperature) const {
   kc::LmHeadOptions head = options.head;
   head.inv_temperature = 1.0 / temperature;
   head.precision =
-      options.precision.bf16_lm_head ? kc::GemmPrecision::kBf16 : kc::GemmPrecision::kFp32;
+      options.precision.bf16_lm_head ? kc::GemmPrecision::kBf16 : options.fp32_head_gemm;
   return head;
 }
 
@@ -126,6 +126,9 @@ StatusOr<std::unique_ptr<CudaModel>> CudaModel::Create(const ModelConfig& config
   RETURN_IF_ERROR(ValidateModelConfig(config, "model config"));
   RETURN_IF_ERROR(CheckGpuLimits(config));
   if (options.max_tokens <= 0) return InvalidArgumentError("cuda model: max_tokens must be > 0");
+  if (options.fp32_head_gemm == kc::GemmPrecision::kBf16) {
+    return InvalidArgumentError("cuda model: fp32_head_gemm must be kBf16x3 or kFp32");
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<kc::CudaContext> ctx, kc::CudaContext::Create(options.device));
   auto s = std::make_unique<CudaModelState>(config, options);
   s->ctx = std::move(ctx);
@@ -161,6 +164,10 @@ const Precision& CudaModel::precision() const { return s_->options.precision; }
 void CudaModel::set_precision(const Precision& precision) {
   s_->options.precision = precision;
   DeviceParamsChanged();
+}
+void CudaModel::set_fp32_head_gemm(kc::GemmPrecision precision) {
+  CHECK(precision != kc::GemmPrecision::kBf16);
+  s_->options.fp32_head_gemm = precision;
 }
 const kc::CudaContext& CudaModel::context() const { return *s_->ctx; }
 ParamArena<float>& CudaModel::host_params() { return s_->host; }
