@@ -68,6 +68,7 @@ class CudaModel {
 
   const ModelConfig& config() const;
   const Precision& precision() const;
+  // Discards a kept forward (Backward then returns FailedPrecondition).
   void set_precision(const Precision& precision);
   // kBf16x3 or kFp32 (CudaModelOptions::fp32_head_gemm).
   void set_fp32_head_gemm(kernels::cuda::GemmPrecision precision);
