@@ -235,14 +235,15 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// One key tile of one kv head: dk and dv summed over the group's query heads and every
-// query tile at or after the key tile.
+// One key tile of one query head h: its contributions to dk and dv, summed over every query
+// tile at or after the key tile, written to dk_out/dv_out (strides ld_dk, ld_dv) at column
+// out_col_per_head · h. The tiles are read in reverse order (see AttentionPlan).
 template <int kDim>
 __global__ void __launch_bounds__(kThreads)
     BackwardDkvKernel(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
                       int64_t ldv, const float* lse, const float* delta, const float* dout,
-                      const Tile* tiles, int heads, int group, int d, float scale, float* dk,
-                      float* dv) {
+                      const Tile* tiles, int heads, int group, int d, float scale, float* dk_out,
+                      int64_t ld_dk, float* dv_out, int64_t ld_dv, int out_col_per_head) {
   constexpr int kPitch = kDim + 1;
   extern __shared__ float shared[];
   float* ks = shared;
@@ -252,53 +253,51 @@ __global__ void __launch_bounds__(kThreads)
   float* pt = dos + kTile * kPitch;          // [key][query]
   float* dst = pt + kTile * kScorePitch;     // [key][query]
   float* stats = dst + kTile * kScorePitch;  // lse then delta of the query tile
-  const Tile t = tiles[blockIdx.x];
-  const int g = blockIdx.y;
+  const Tile t = tiles[gridDim.x - 1 - blockIdx.x];
+  const int h = blockIdx.y, g = h / group;
   const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
   const int64_t ldo = static_cast<int64_t>(heads) * d;
   LoadRows<kDim>(k, ldk, static_cast<int64_t>(g) * d, t, d, ks);
   LoadRows<kDim>(v, ldv, static_cast<int64_t>(g) * d, t, d, vs);
   float dk_acc[4][kDim / 16] = {}, dv_acc[4][kDim / 16] = {};
-  for (int h = g * group; h < (g + 1) * group; ++h) {
-    for (int i0 = t.t0; i0 < t.len; i0 += kTile) {
-      __syncthreads();
-      const Tile queries{t.start, t.len, i0, 0};
-      LoadRows<kDim>(q, ldq, static_cast<int64_t>(h) * d, queries, d, qs);
-      LoadRows<kDim>(dout, ldo, static_cast<int64_t>(h) * d, queries, d, dos);
-      if (threadIdx.x < kTile) {
-        const int i = i0 + threadIdx.x;
-        const int64_t row = t.start + static_cast<int64_t>(min(i, t.len - 1));
-        stats[threadIdx.x] = lse[row * heads + h];
-        stats[kTile + threadIdx.x] = delta[row * heads + h];
-      }
-      __syncthreads();
-      float s[4][4], dp[4][4];
-      TileDot<kDim>(ks, qs, s);  // s[key r][query c]
-      TileDot<kDim>(vs, dos, dp);
-#pragma unroll
-      for (int r = 0; r < 4; ++r) {
-        const int j = t.t0 + ty + 16 * r;
-#pragma unroll
-        for (int c = 0; c < 4; ++c) {
-          const int qi = tx + 16 * c, i = i0 + qi;
-          const bool keep = j <= i && i < t.len && j < t.len;
-          const float p = keep ? expf(s[r][c] * scale - stats[qi]) : 0.0f;
-          pt[(ty + 16 * r) * kScorePitch + qi] = p;
-          dst[(ty + 16 * r) * kScorePitch + qi] = p * (dp[r][c] - stats[kTile + qi]) * scale;
-        }
-      }
-      __syncthreads();
-      AccumulateProduct<kDim>(pt, dos, dv_acc);
-      AccumulateProduct<kDim>(dst, qs, dk_acc);
+  for (int i0 = t.t0; i0 < t.len; i0 += kTile) {
+    __syncthreads();
+    const Tile queries{t.start, t.len, i0, 0};
+    LoadRows<kDim>(q, ldq, static_cast<int64_t>(h) * d, queries, d, qs);
+    LoadRows<kDim>(dout, ldo, static_cast<int64_t>(h) * d, queries, d, dos);
+    if (threadIdx.x < kTile) {
+      const int i = i0 + threadIdx.x;
+      const int64_t row = t.start + static_cast<int64_t>(min(i, t.len - 1));
+      stats[threadIdx.x] = lse[row * heads + h];
+      stats[kTile + threadIdx.x] = delta[row * heads + h];
     }
+    __syncthreads();
+    float s[4][4], dp[4][4];
+    TileDot<kDim>(ks, qs, s);  // s[key r][query c]
+    TileDot<kDim>(vs, dos, dp);
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int j = t.t0 + ty + 16 * r;
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const int qi = tx + 16 * c, i = i0 + qi;
+        const bool keep = j <= i && i < t.len && j < t.len;
+        const float p = keep ? expf(s[r][c] * scale - stats[qi]) : 0.0f;
+        pt[(ty + 16 * r) * kScorePitch + qi] = p;
+        dst[(ty + 16 * r) * kScorePitch + qi] = p * (dp[r][c] - stats[kTile + qi]) * scale;
+      }
+    }
+    __syncthreads();
+    AccumulateProduct<kDim>(pt, dos, dv_acc);
+    AccumulateProduct<kDim>(dst, qs, dk_acc);
   }
 #pragma unroll
   for (int r = 0; r < 4; ++r) {
     const int j = t.t0 + ty + 16 * r;
     if (j >= t.len) continue;
     const int64_t row = t.start + static_cast<int64_t>(j);
-    float* dko = dk + row * ldk + static_cast<int64_t>(g) * d;
-    float* dvo = dv + row * ldv + static_cast<int64_t>(g) * d;
+    float* dko = dk_out + row * ld_dk + static_cast<int64_t>(h) * out_col_per_head;
+    float* dvo = dv_out + row * ld_dv + static_cast<int64_t>(h) * out_col_per_head;
 #pragma unroll
     for (int c = 0; c < kDim / 16; ++c) {
       const int col = tx + 16 * c;
@@ -307,6 +306,29 @@ __global__ void __launch_bounds__(kThreads)
         dvo[col] = dv_acc[r][c];
       }
     }
+  }
+}
+
+// dk[row, g·d + c] = Σ over the group's heads h (in order) of part[row, h·d + c]; the same
+// for dv. One thread per (row, g, c).
+__global__ void SumGroupHeadsKernel(const float* dk_part, const float* dv_part, int64_t rows,
+                                    int kv_heads, int group, int d, float* dk, int64_t ldk,
+                                    float* dv, int64_t ldv) {
+  const int64_t width = static_cast<int64_t>(kv_heads) * d;
+  const int64_t total = rows * width;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t row = i / width, col = i % width;  // col = g·d + c
+    const int64_t g = col / d, c = col % d;
+    const float* kp = dk_part + row * width * group + g * group * d + c;
+    const float* vp = dv_part + row * width * group + g * group * d + c;
+    float k_sum = 0, v_sum = 0;
+    for (int h = 0; h < group; ++h) {
+      k_sum += kp[h * d];
+      v_sum += vp[h * d];
+    }
+    dk[row * ldk + col] = k_sum;
+    dv[row * ldv + col] = v_sum;
   }
 }
 
@@ -437,10 +459,27 @@ void Backward(const CudaContext& ctx, const float* q, int ldq, const float* k, i
   const size_t dkv_bytes =
       (4 * kTile * (kDim + 1) + 2 * kTile * kScorePitch + 2 * kTile) * sizeof(float);
   AllowSharedMemory<BackwardDkvKernel<kDim>>(dkv_bytes);
-  BackwardDkvKernel<kDim>
-      <<<dim3(tiles.num_tiles(), shape.kv_heads), kThreads, dkv_bytes, ctx.stream()>>>(
-          q, ldq, k, ldk, v, ldv, lse, delta, dout, reinterpret_cast<const Tile*>(tiles.tiles()),
-          shape.heads, group, shape.head_dim, scale, dk, dv);
+  const dim3 grid(tiles.num_tiles(), shape.heads);
+  const Tile* plan = reinterpret_cast<const Tile*>(tiles.tiles());
+  if (group == 1) {  // one query head per kv head: straight into dk, dv
+    BackwardDkvKernel<kDim><<<grid, kThreads, dkv_bytes, ctx.stream()>>>(
+        q, ldq, k, ldk, v, ldv, lse, delta, dout, plan, shape.heads, group, shape.head_dim, scale,
+        dk, ldk, dv, ldv, shape.head_dim);
+    LIGHTRL_CUDA_CHECK_LAUNCH();
+    return;
+  }
+  // Each query head's part, then the group's sum in a fixed order (no atomics).
+  const int64_t rows = tiles.num_rows(), width = static_cast<int64_t>(shape.heads) * shape.head_dim;
+  Scratch<float> parts(ctx, 2 * rows * width);
+  float* dk_part = parts.data();
+  float* dv_part = dk_part + rows * width;
+  BackwardDkvKernel<kDim><<<grid, kThreads, dkv_bytes, ctx.stream()>>>(
+      q, ldq, k, ldk, v, ldv, lse, delta, dout, plan, shape.heads, group, shape.head_dim, scale,
+      dk_part, width, dv_part, width, shape.head_dim);
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+  const int64_t outputs = rows * shape.kv_heads * shape.head_dim;
+  SumGroupHeadsKernel<<<internal::GridFor(outputs, 256), 256, 0, ctx.stream()>>>(
+      dk_part, dv_part, rows, shape.kv_heads, group, shape.head_dim, dk, ldk, dv, ldv);
   LIGHTRL_CUDA_CHECK_LAUNCH();
 }
 
@@ -453,6 +492,11 @@ AttentionPlan::AttentionPlan(const CudaContext& ctx, std::span<const int32_t> se
     const int len = seq_offsets[s + 1] - seq_offsets[s];
     for (int t0 = 0; t0 < len; t0 += kTile) tiles.push_back({seq_offsets[s], len, t0, 0});
   }
+  // Longest first: the forward and dq kernels' work grows with t0, the dk/dv kernel's with
+  // the rows after t0 (it reads the tiles in reverse), so the blocks that finish last are
+  // short ones.
+  std::stable_sort(tiles.begin(), tiles.end(),
+                   [](const Tile& a, const Tile& b) { return a.t0 > b.t0; });
   num_tiles_ = static_cast<int>(tiles.size());
   num_rows_ = seq_offsets.empty() ? 0 : seq_offsets.back();
   tiles_.MustResize(4 * tiles.size());
