@@ -56,7 +56,8 @@ inline int32_t* Sized(DeviceInts* buffer, size_t n) {
 
 // An activation as an operand of the trunk's products: its FP32 rows and, in the bf16
 // trunk, their bf16 copy when one was made (same layout; null: the product rounds the rows
-// into scratch itself). A value that feeds several products is rounded once.
+// into scratch itself). A value that feeds several products is rounded once. In the bf16
+// trunk f32 may be null where only the copy exists.
 struct Operand {
   const float* f32;
   const kernels::cuda::bf16* bf16 = nullptr;
@@ -174,7 +175,9 @@ class CudaMoeLayer {
  public:
   struct Activations {
     DeviceFloats probs, weights, gathered, gate_up, inner, expert_out;
-    DeviceBf16s gathered16, inner16;  // bf16 trunk: the experts' inputs, rounded once
+    // bf16 trunk: the experts' inputs (gathered from the input's copy; `gathered` is then
+    // unused) and inner, rounded once.
+    DeviceBf16s gathered16, inner16;
     DeviceInts experts, slot_position, expert_offsets;
     std::vector<int32_t> host_offsets;  // [E + 1]
   };

@@ -12,6 +12,13 @@ namespace {
 namespace kc = kernels::cuda;
 using kernels::Transpose;
 
+// The experts' inputs of a forward: their bf16 rows in the bf16 trunk (the FP32 rows are not
+// gathered there), else their FP32 rows.
+Operand Gathered(const DeviceWeights& w, const CudaMoeLayer::Activations& act) {
+  if (w.precision == kc::GemmPrecision::kBf16) return {nullptr, act.gathered16.data()};
+  return {act.gathered.data()};
+}
+
 }  // namespace
 
 CudaMoeLayer::CudaMoeLayer(const ModelConfig& config, const ParamLayout& layout, int layer)
@@ -45,12 +52,18 @@ void CudaMoeLayer::Forward(const DeviceWeights& w, const Operand& b, int rows, A
   act->host_offsets.resize(experts_ + 1);
   kc::CopyToHost(ctx, offsets, experts_ + 1, act->host_offsets.data());  // waits
   const size_t gathered_n = static_cast<size_t>(pairs) * hidden_;
-  float* gathered = Sized(&act->gathered, gathered_n);
   float* gate_up = Sized(&act->gate_up, static_cast<size_t>(pairs) * 2 * inter_);
   float* inner = Sized(&act->inner, static_cast<size_t>(pairs) * inter_);
   float* expert_out = Sized(&act->expert_out, gathered_n);
-  kc::GatherForExperts(ctx, b.f32, rows, top_k_, hidden_, position, gathered);
-  const Operand gathered_op = w.Rounded(gathered, gathered_n, &act->gathered16);
+  if (w.precision == kc::GemmPrecision::kBf16) {  // only the experts' bf16 inputs are needed
+    CHECK(b.bf16 != nullptr);
+    act->gathered16.MustResize(gathered_n);
+    kc::GatherForExperts(ctx, b.bf16, rows, top_k_, hidden_, position, act->gathered16.data());
+  } else {
+    kc::GatherForExperts(ctx, b.f32, rows, top_k_, hidden_, position,
+                         Sized(&act->gathered, gathered_n));
+  }
+  const Operand gathered_op = Gathered(w, *act);
   for (int e = 0; e < experts_; ++e) {
     const int begin = act->host_offsets[e], count = act->host_offsets[e + 1] - begin;
     if (count == 0) continue;
@@ -86,7 +99,7 @@ void CudaMoeLayer::Backward(const DeviceWeights& w, const Operand& b, int rows, 
   float* d_gathered = ws->Get(Slot::kLayerD, out_n);
   const Operand d_out_op = w.Rounded(d_out, out_n, ws->Bf16(Slot::kLayerA));
   const Operand inner{act->inner.data(), w.Kept(act->inner16)};
-  const Operand gathered{act->gathered.data(), w.Kept(act->gathered16)};
+  const Operand gathered = Gathered(w, *act);
   for (int e = 0; e < experts_; ++e) {
     const int begin = act->host_offsets[e], count = act->host_offsets[e + 1] - begin;
     if (count == 0) continue;

@@ -8,46 +8,6 @@
 namespace lightrl::kernels::cuda {
 namespace {
 
-__global__ void ConvertToBf16Kernel(const float* in, int64_t ld_in, int rows, int cols, bf16* out,
-                                    int64_t ld_out) {
-  const int64_t total = static_cast<int64_t>(rows) * cols;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t r = i / cols, c = i % cols;
-    out[r * ld_out + c] = __float2bfloat16_rn(in[r * ld_in + c]);
-  }
-}
-
-// The same, four columns per thread (16-byte loads, 8-byte stores): cols, both strides and
-// both addresses are multiples of 4 elements.
-__global__ void ConvertToBf16By4Kernel(const float4* in, int64_t ld_in4, int rows, int cols4,
-                                       __nv_bfloat162* out, int64_t ld_out4) {
-  const int64_t total = static_cast<int64_t>(rows) * cols4;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t r = i / cols4, c = i % cols4;
-    const float4 v = in[r * ld_in4 + c];
-    __nv_bfloat162* o = out + 2 * (r * ld_out4 + c);
-    o[0] = __floats2bfloat162_rn(v.x, v.y);
-    o[1] = __floats2bfloat162_rn(v.z, v.w);
-  }
-}
-
-__global__ void SplitToBf16Kernel(const float* in, int64_t ld_in, int rows, int cols, bf16* hi,
-                                  bf16* lo, int64_t ld_out, bf16* hi_again) {
-  const int64_t total = static_cast<int64_t>(rows) * cols;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t r = i / cols, c = i % cols;
-    const float x = in[r * ld_in + c];
-    const bf16 h = __float2bfloat16_rn(x);
-    const int64_t o = r * ld_out + c;
-    hi[o] = h;
-    lo[o] = __float2bfloat16_rn(x - __bfloat162float(h));
-    if (hi_again != nullptr) hi_again[o] = h;
-  }
-}
-
 cublasOperation_t Op(Transpose t) { return t == Transpose::kNo ? CUBLAS_OP_N : CUBLAS_OP_T; }
 
 }  // namespace
@@ -63,24 +23,34 @@ void ConvertToBf16(const CudaContext& ctx, const float* in, int ld_in, int rows,
   const bool by4 = cols % 4 == 0 && ld_in % 4 == 0 && ld_out % 4 == 0 &&
                    reinterpret_cast<uintptr_t>(in) % 16 == 0 &&
                    reinterpret_cast<uintptr_t>(out) % 8 == 0;
-  if (by4) {
-    const int64_t n4 = static_cast<int64_t>(rows) * (cols / 4);
-    ConvertToBf16By4Kernel<<<internal::GridFor(n4, 256), 256, 0, ctx.stream()>>>(
-        reinterpret_cast<const float4*>(in), ld_in / 4, rows, cols / 4,
-        reinterpret_cast<__nv_bfloat162*>(out), ld_out / 4);
-  } else {
-    ConvertToBf16Kernel<<<internal::GridFor(static_cast<int64_t>(rows) * cols, 256), 256, 0,
-                          ctx.stream()>>>(in, ld_in, rows, cols, out, ld_out);
+  if (!by4) {
+    internal::ForEachRowColumn(ctx, rows, cols, [=] __device__(int64_t r, int64_t c) {
+      out[r * ld_out + c] = __float2bfloat16_rn(in[r * ld_in + c]);
+    });
+    return;
   }
-  LIGHTRL_CUDA_CHECK_LAUNCH();
+  // Four columns per thread: 16-byte loads, 8-byte stores.
+  const auto* in4 = reinterpret_cast<const float4*>(in);
+  auto* out2 = reinterpret_cast<__nv_bfloat162*>(out);
+  const int64_t ld_in4 = ld_in / 4, ld_out2 = ld_out / 2;
+  internal::ForEachRowColumn(ctx, rows, cols / 4, [=] __device__(int64_t r, int64_t c) {
+    const float4 v = in4[r * ld_in4 + c];
+    __nv_bfloat162* o = out2 + r * ld_out2 + 2 * c;
+    o[0] = __floats2bfloat162_rn(v.x, v.y);
+    o[1] = __floats2bfloat162_rn(v.z, v.w);
+  });
 }
 
 void SplitToBf16(const CudaContext& ctx, const float* in, int ld_in, int rows, int cols, bf16* hi,
                  bf16* lo, int ld_out, bf16* hi_again) {
-  if (rows <= 0 || cols <= 0) return;
-  SplitToBf16Kernel<<<internal::GridFor(static_cast<int64_t>(rows) * cols, 256), 256, 0,
-                      ctx.stream()>>>(in, ld_in, rows, cols, hi, lo, ld_out, hi_again);
-  LIGHTRL_CUDA_CHECK_LAUNCH();
+  internal::ForEachRowColumn(ctx, rows, cols, [=] __device__(int64_t r, int64_t c) {
+    const float x = in[r * ld_in + c];
+    const bf16 h = __float2bfloat16_rn(x);
+    const int64_t o = r * ld_out + c;
+    hi[o] = h;
+    lo[o] = __float2bfloat16_rn(x - __bfloat162float(h));
+    if (hi_again != nullptr) hi_again[o] = h;
+  });
 }
 
 void SplitGemm(const CudaContext& ctx, Transpose trans_a, Transpose trans_b, int m, int n, int k,

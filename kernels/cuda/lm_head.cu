@@ -82,31 +82,35 @@ struct GradOut {
   bf16* lo;
 };
 
-// logits [n, cn] of rows r0.. → d(loss)/d(raw logits).
+// logits [n, cn] of rows r0.. → d(loss)/d(raw logits). Blocks stride over columns (x) and
+// rows (y).
 __global__ void ChunkGradKernel(float* logits, int n, int cn, int r0, int c0,
                                 const int32_t* targets, const float* lse, const float* entropy,
                                 const float* dlogprob, const float* dentropy, float inv_temperature,
                                 GradOut out) {
-  const int64_t total = static_cast<int64_t>(n) * cn;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int r = r0 + static_cast<int>(i / cn);
-    const int j = static_cast<int>(i % cn);
+  for (int local = blockIdx.y; local < n; local += gridDim.y) {
+    const int r = r0 + local;
     const float g = dlogprob[r];
     const float ge = dentropy != nullptr ? dentropy[r] : 0.0f;
     const float h = dentropy != nullptr ? entropy[r] : 0.0f;
-    const float centered = logits[i] - lse[r];
-    const float p = expf(centered);
-    float d = -p * g - ge * p * (centered + h);
-    if (c0 + j == targets[r]) d += g;
-    d *= inv_temperature;
-    if (out.hi == nullptr) {
-      logits[i] = d;
-      continue;
+    const float row_lse = lse[r];
+    const int target = targets[r] - c0;
+    const int64_t row = static_cast<int64_t>(local) * cn;
+    for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < cn; j += gridDim.x * blockDim.x) {
+      const int64_t i = row + j;
+      const float centered = logits[i] - row_lse;
+      const float p = expf(centered);
+      float d = -p * g - ge * p * (centered + h);
+      if (j == target) d += g;
+      d *= inv_temperature;
+      if (out.hi == nullptr) {
+        logits[i] = d;
+        continue;
+      }
+      const bf16 hi = __float2bfloat16_rn(d);
+      out.hi[i] = hi;
+      if (out.lo != nullptr) out.lo[i] = __float2bfloat16_rn(d - __bfloat162float(hi));
     }
-    const bf16 hi = __float2bfloat16_rn(d);
-    out.hi[i] = hi;
-    if (out.lo != nullptr) out.lo[i] = __float2bfloat16_rn(d - __bfloat162float(hi));
   }
 }
 
@@ -335,8 +339,8 @@ void LmHeadBackward(const CudaContext& ctx, const float* hidden, int rows, int d
     for (int c0 = 0; c0 < vocab; c0 += options.vocab_chunk) {
       const int cn = std::min(options.vocab_chunk, vocab - c0);
       gemms.Logits(c0, cn, logits.data(), cn);
-      ChunkGradKernel<<<internal::GridFor(static_cast<int64_t>(n) * cn, 256), 256, 0,
-                        ctx.stream()>>>(
+      const dim3 grid(std::min((cn + 255) / 256, 8), std::min(n, 65535));
+      ChunkGradKernel<<<grid, 256, 0, ctx.stream()>>>(
           logits.data(), n, cn, r0, c0, targets, lse, entropy, dlogprob, dentropy,
           static_cast<float>(options.inv_temperature), gemms.grad_out());
       LIGHTRL_CUDA_CHECK_LAUNCH();
