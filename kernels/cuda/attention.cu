@@ -10,7 +10,11 @@ namespace {
 
 constexpr int kThreads = 256;  // 16 × 16: thread (ty, tx) owns rows ty+16r, columns tx+16q
 constexpr int kTile = 64;
-constexpr int kScorePitch = kTile + 1;
+// Rows of the shared tiles start 16-byte aligned, so the inner loops read four values per
+// shared load (the same products in the same order as one value at a time).
+template <int kDim>
+constexpr int kRowPitch = kDim + 4;
+constexpr int kScorePitch = kTile + 4;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // A 64-row tile of one sequence: rows [start + t0, start + min(t0 + 64, len)).
@@ -21,7 +25,8 @@ struct Tile {
   int32_t pad;
 };
 
-// Loads rows [t0, t0+64) of a sequence's head (zero beyond len or d) into tile[64][kDim+1].
+// Loads rows [t0, t0+64) of a sequence's head (zero beyond len or d) into
+// tile[64][kRowPitch].
 template <int kDim>
 __device__ inline void LoadRows(const float* base, int64_t ld, int64_t col0, const Tile& t, int d,
                                 float* tile) {
@@ -30,47 +35,65 @@ __device__ inline void LoadRows(const float* base, int64_t ld, int64_t col0, con
     float value = 0;
     if (row < t.len && col < d)
       value = base[(t.start + static_cast<int64_t>(row)) * ld + col0 + col];
-    tile[rr * (kDim + 1) + col] = value;
+    tile[rr * kRowPitch<kDim> + col] = value;
   }
 }
 
-// s[r][q] = Σ_k a[(ty+16r)][k] · b[(tx+16q)][k] over kDim columns of two [64][kDim+1] tiles.
+// s[r][q] = Σ_k a[(ty+16r)][k] · b[(tx+16q)][k] over kDim columns of two [64][kRowPitch]
+// tiles, k in order.
 template <int kDim>
 __device__ inline void TileDot(const float* a, const float* b, float s[4][4]) {
+  constexpr int kPitch = kRowPitch<kDim>;
   const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
 #pragma unroll
   for (int r = 0; r < 4; ++r)
 #pragma unroll
     for (int q = 0; q < 4; ++q) s[r][q] = 0;
-#pragma unroll 4
-  for (int k = 0; k < kDim; ++k) {
-    float av[4], bv[4];
+#pragma unroll 2
+  for (int k0 = 0; k0 < kDim; k0 += 4) {
+    float4 av[4], bv[4];
 #pragma unroll
-    for (int r = 0; r < 4; ++r) av[r] = a[(ty + 16 * r) * (kDim + 1) + k];
+    for (int r = 0; r < 4; ++r)
+      av[r] = *reinterpret_cast<const float4*>(a + (ty + 16 * r) * kPitch + k0);
 #pragma unroll
-    for (int q = 0; q < 4; ++q) bv[q] = b[(tx + 16 * q) * (kDim + 1) + k];
+    for (int q = 0; q < 4; ++q)
+      bv[q] = *reinterpret_cast<const float4*>(b + (tx + 16 * q) * kPitch + k0);
 #pragma unroll
     for (int r = 0; r < 4; ++r)
 #pragma unroll
-      for (int q = 0; q < 4; ++q) s[r][q] += av[r] * bv[q];
+      for (int q = 0; q < 4; ++q) {
+        s[r][q] += av[r].x * bv[q].x;
+        s[r][q] += av[r].y * bv[q].y;
+        s[r][q] += av[r].z * bv[q].z;
+        s[r][q] += av[r].w * bv[q].w;
+      }
   }
 }
 
-// acc[r][q] += Σ_j p[(ty+16r)][j] · x[j][(tx+16q)] for a [64][65] p and a [64][kDim+1] x.
+// acc[r][q] += Σ_j p[(ty+16r)][j] · x[j][(tx+16q)] for a [64][kScorePitch] p and a
+// [64][kRowPitch] x, j in order.
 template <int kDim>
 __device__ inline void AccumulateProduct(const float* p, const float* x, float acc[4][kDim / 16]) {
+  constexpr int kPitch = kRowPitch<kDim>;
   const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
-#pragma unroll 4
-  for (int j = 0; j < kTile; ++j) {
-    float pv[4], xv[kDim / 16];
-#pragma unroll
-    for (int r = 0; r < 4; ++r) pv[r] = p[(ty + 16 * r) * kScorePitch + j];
-#pragma unroll
-    for (int q = 0; q < kDim / 16; ++q) xv[q] = x[j * (kDim + 1) + tx + 16 * q];
+#pragma unroll 2
+  for (int j0 = 0; j0 < kTile; j0 += 4) {
+    float4 pv[4];
 #pragma unroll
     for (int r = 0; r < 4; ++r)
+      pv[r] = *reinterpret_cast<const float4*>(p + (ty + 16 * r) * kScorePitch + j0);
 #pragma unroll
-      for (int q = 0; q < kDim / 16; ++q) acc[r][q] += pv[r] * xv[q];
+    for (int jj = 0; jj < 4; ++jj) {
+      float xv[kDim / 16];
+#pragma unroll
+      for (int q = 0; q < kDim / 16; ++q) xv[q] = x[(j0 + jj) * kPitch + tx + 16 * q];
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        const float pj = jj == 0 ? pv[r].x : jj == 1 ? pv[r].y : jj == 2 ? pv[r].z : pv[r].w;
+#pragma unroll
+        for (int q = 0; q < kDim / 16; ++q) acc[r][q] += pj * xv[q];
+      }
+    }
   }
 }
 
@@ -92,7 +115,7 @@ __global__ void __launch_bounds__(kThreads)
     ForwardKernel(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
                   int64_t ldv, const Tile* tiles, int heads, int group, int d, float scale,
                   float* out, float* lse) {
-  constexpr int kPitch = kDim + 1;
+  constexpr int kPitch = kRowPitch<kDim>;
   extern __shared__ float shared[];
   float* qs = shared;
   float* ks = qs + kTile * kPitch;
@@ -177,7 +200,7 @@ __global__ void __launch_bounds__(kThreads)
     BackwardDqKernel(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
                      int64_t ldv, const float* lse, const float* delta, const float* dout,
                      const Tile* tiles, int heads, int group, int d, float scale, float* dq) {
-  constexpr int kPitch = kDim + 1;
+  constexpr int kPitch = kRowPitch<kDim>;
   extern __shared__ float shared[];
   float* qs = shared;
   float* dos = qs + kTile * kPitch;
@@ -244,7 +267,7 @@ __global__ void __launch_bounds__(kThreads)
                       int64_t ldv, const float* lse, const float* delta, const float* dout,
                       const Tile* tiles, int heads, int group, int d, float scale, float* dk_out,
                       int64_t ld_dk, float* dv_out, int64_t ld_dv, int out_col_per_head) {
-  constexpr int kPitch = kDim + 1;
+  constexpr int kPitch = kRowPitch<kDim>;
   extern __shared__ float shared[];
   float* ks = shared;
   float* vs = ks + kTile * kPitch;
@@ -434,7 +457,7 @@ template <int kDim>
 void Forward(const CudaContext& ctx, const float* q, int ldq, const float* k, int ldk,
              const float* v, int ldv, const AttentionPlan& tiles, const AttentionShape& shape,
              float* out, float* lse) {
-  const size_t bytes = (3 * kTile * (kDim + 1) + kTile * kScorePitch) * sizeof(float);
+  const size_t bytes = (3 * kTile * kRowPitch<kDim> + kTile * kScorePitch) * sizeof(float);
   AllowSharedMemory<ForwardKernel<kDim>>(bytes);
   ForwardKernel<kDim><<<dim3(tiles.num_tiles(), shape.heads), kThreads, bytes, ctx.stream()>>>(
       q, ldq, k, ldk, v, ldv, reinterpret_cast<const Tile*>(tiles.tiles()), shape.heads,
@@ -449,7 +472,7 @@ void Backward(const CudaContext& ctx, const float* q, int ldq, const float* k, i
               float* dv) {
   const int group = shape.heads / shape.kv_heads;
   const float scale = static_cast<float>(shape.scale);
-  const size_t dq_bytes = (4 * kTile * (kDim + 1) + kTile * kScorePitch) * sizeof(float);
+  const size_t dq_bytes = (4 * kTile * kRowPitch<kDim> + kTile * kScorePitch) * sizeof(float);
   AllowSharedMemory<BackwardDqKernel<kDim>>(dq_bytes);
   BackwardDqKernel<kDim>
       <<<dim3(tiles.num_tiles(), shape.heads), kThreads, dq_bytes, ctx.stream()>>>(
@@ -457,7 +480,7 @@ void Backward(const CudaContext& ctx, const float* q, int ldq, const float* k, i
           shape.heads, group, shape.head_dim, scale, dq);
   LIGHTRL_CUDA_CHECK_LAUNCH();
   const size_t dkv_bytes =
-      (4 * kTile * (kDim + 1) + 2 * kTile * kScorePitch + 2 * kTile) * sizeof(float);
+      (4 * kTile * kRowPitch<kDim> + 2 * kTile * kScorePitch + 2 * kTile) * sizeof(float);
   AllowSharedMemory<BackwardDkvKernel<kDim>>(dkv_bytes);
   const dim3 grid(tiles.num_tiles(), shape.heads);
   const Tile* plan = reinterpret_cast<const Tile*>(tiles.tiles());

@@ -151,5 +151,29 @@ TEST_F(GemmTest, ConvertToBf16RoundsToNearestEvenLikeTheCpu) {
   }
 }
 
+TEST_F(GemmTest, ConvertToBf16CoversStridedBlocksOfEveryShape) {
+  struct Shape {
+    int rows, cols, ld_in, ld_out;
+  };
+  // Four values per thread (strided), one value per thread over more rows than one grid
+  // holds, and a contiguous block that becomes one run.
+  for (const Shape shape : {Shape{300, 8, 12, 8}, Shape{70001, 3, 5, 4}, Shape{64, 36, 36, 36}}) {
+    const auto values = RandomFloats(static_cast<size_t>(shape.rows) * shape.ld_in, 21, 10.0f);
+    auto in = Upload(values);
+    auto out = Output<bf16>(static_cast<size_t>(shape.rows) * shape.ld_out);
+    ConvertToBf16(ctx(), in.data(), shape.ld_in, shape.rows, shape.cols, out.data(), shape.ld_out);
+    const std::vector<bf16> got = out.Download();
+    EXPECT_EQ(out.DamagedGuards(), 0) << "write outside the array";
+    EXPECT_EQ(out.Unwritten(), shape.rows * (shape.ld_out - shape.cols)) << "padding written";
+    for (int r = 0; r < shape.rows; ++r) {
+      for (int c = 0; c < shape.cols; ++c) {
+        ASSERT_EQ(__bfloat162float(got[static_cast<size_t>(r) * shape.ld_out + c]),
+                  RoundToBf16(values[static_cast<size_t>(r) * shape.ld_in + c]))
+            << "row " << r << " column " << c << " of " << shape.rows << " x " << shape.cols;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lightrl::kernels::cuda
