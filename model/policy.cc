@@ -183,7 +183,8 @@ const char* BackendName(Backend backend) { return backend == Backend::kCuda ? "c
 bool CudaBackendBuilt() { return LIGHTRL_WITH_CUDA != 0; }
 
 Status ParsePolicyOptions(const ConfigNode& node, PolicyOptions* out) {
-  RETURN_IF_ERROR(node.ExpectOnlyKeys({"backend", "device", "bf16_gemm", "bf16_lm_head"}));
+  RETURN_IF_ERROR(
+      node.ExpectOnlyKeys({"backend", "device", "bf16_gemm", "bf16_lm_head", "fp32_head_gemm"}));
   std::string backend = BackendName(out->backend);
   RETURN_IF_ERROR(node.OptionalChoice("backend", &backend, {"cpu", "cuda"}));
   out->backend = backend == "cuda" ? Backend::kCuda : Backend::kCpu;
@@ -193,6 +194,9 @@ Status ParsePolicyOptions(const ConfigNode& node, PolicyOptions* out) {
   RETURN_IF_ERROR(node.Optional("bf16_gemm", &precision.bf16_gemm));
   RETURN_IF_ERROR(node.Optional("bf16_lm_head", &precision.bf16_lm_head));
   if (node.Has("bf16_gemm") || node.Has("bf16_lm_head")) out->precision = precision;
+  std::string head_gemm = out->plain_fp32_head_gemm ? "fp32" : "bf16x3";
+  RETURN_IF_ERROR(node.OptionalChoice("fp32_head_gemm", &head_gemm, {"bf16x3", "fp32"}));
+  out->plain_fp32_head_gemm = head_gemm == "fp32";
   return Status::Ok();
 }
 
@@ -207,6 +211,7 @@ StatusOr<std::unique_ptr<Policy>> CreatePolicy(const ModelConfig& config,
   CudaModelOptions cuda;
   cuda.device = options.device;
   if (options.precision.has_value()) cuda.precision = *options.precision;
+  if (options.plain_fp32_head_gemm) cuda.fp32_head_gemm = kernels::cuda::GemmPrecision::kFp32;
   ASSIGN_OR_RETURN(std::unique_ptr<CudaModel> model, CudaModel::Create(config, cuda));
   ASSIGN_OR_RETURN(std::unique_ptr<CudaAdamW> adamw,
                    CudaAdamW::Create(model.get(), options.optimizer));
