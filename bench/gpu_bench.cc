@@ -1,7 +1,8 @@
 // lightrl-bench-gpu: the GPU kernels against their peers on the same card, in one run.
 //
-//   lightrl-bench-gpu [--sections=ceilings,lm_head,lightning] [--repeats=5] [--warmup=2]
-//                     [--lm_tokens=16384] [--lm_hidden=2048] [--lm_vocab=131072]
+//   lightrl-bench-gpu [--sections=ceilings,lm_head,head_precision,lightning] [--repeats=5]
+//                     [--warmup=2] [--lm_tokens=16384] [--lm_hidden=2048] [--lm_vocab=131072]
+//                     [--precision_rows=64]
 //                     [--lightning_tokens=4096,32768] [--lightning_heads=16]
 //                     [--lightning_dim=128] [--lightning_block=256]
 //                     [--peer=bench/gpu_lightning_peer.py] [--python=python3]
@@ -16,6 +17,12 @@
 //   inputs. Wrong results: rows whose fused log-prob or entropy differs from the unfused one
 //   by more than 1e-3 + 1e-4·|value|. The backward is timed against three GEMMs (the
 //   recomputed logits, dhidden and dweight).
+// head_precision: the LM head's GEMM modes (plain FP32, bf16x3, bf16; kernels/cuda/gemm.h)
+//   on the lm_* shape: the logits of --precision_rows rows and their log-softmax against an
+//   exact reference (double products on the host) and against the plain FP32 GEMM, as
+//   relative L2 errors and largest absolute differences; and the fused forward + backward
+//   time of each mode. Wrong results: a mode whose log-probs differ from the reference by
+//   more than its bound (FP32 and bf16x3 1e-3, bf16 0.5).
 // lightning: the block-form lightning attention forward and backward (FP32) against
 //   transformers' MiniMaxLightningAttention (PyTorch, FP32, same card, run by --peer) with
 //   its projections replaced by identities, and as a fraction of the floor
@@ -37,13 +44,16 @@
 #include "kernels/cuda/lightning.h"
 #include "kernels/cuda/lm_head.h"
 #include "kernels/lightning.h"
+#include "kernels/parallel.h"
 
-DEFINE_string(sections, "ceilings,lm_head,lightning", "Comma-separated sections to run.");
+DEFINE_string(sections, "ceilings,lm_head,head_precision,lightning",
+              "Comma-separated sections to run.");
 DEFINE_int32(repeats, 5, "Timed runs per measurement (the median is reported).");
 DEFINE_int32(warmup, 2, "Untimed runs before the timed ones.");
 DEFINE_int32(lm_tokens, 16384, "LM head: rows (tokens).");
 DEFINE_int32(lm_hidden, 2048, "LM head: hidden size.");
 DEFINE_int32(lm_vocab, 131072, "LM head: vocabulary size.");
+DEFINE_int32(precision_rows, 64, "Head precision: rows compared against the exact logits.");
 DEFINE_string(lightning_tokens, "4096,32768", "Lightning: comma-separated sequence lengths.");
 DEFINE_int32(lightning_heads, 16, "Lightning: heads.");
 DEFINE_int32(lightning_dim, 128, "Lightning: head dimension.");
@@ -317,6 +327,119 @@ int BenchLightning(const cu::CudaContext& ctx, const Ceilings& ceilings) {
   return wrong;
 }
 
+// Row-wise log-softmax in double of logits [rows, vocab].
+std::vector<double> LogSoftmax(const std::vector<double>& logits, int rows, int vocab) {
+  std::vector<double> out(logits.size());
+  for (int r = 0; r < rows; ++r) {
+    const double* l = logits.data() + int64_t{r} * vocab;
+    const double max = *std::max_element(l, l + vocab);
+    double sum = 0;
+    for (int v = 0; v < vocab; ++v) sum += std::exp(l[v] - max);
+    const double lse = max + std::log(sum);
+    for (int v = 0; v < vocab; ++v) out[int64_t{r} * vocab + v] = l[v] - lse;
+  }
+  return out;
+}
+
+// Relative L2 error and largest absolute difference of got against want.
+struct ErrorFigures {
+  double relative = 0, max_abs = 0;
+};
+
+ErrorFigures Compare(const std::vector<double>& got, const std::vector<double>& want) {
+  double diff = 0, norm = 0;
+  ErrorFigures e;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double d = got[i] - want[i];
+    diff += d * d;
+    norm += want[i] * want[i];
+    e.max_abs = std::max(e.max_abs, std::isfinite(d) ? std::abs(d) : INFINITY);
+  }
+  e.relative = std::sqrt(diff / std::max(norm, 1e-300));
+  return e;
+}
+
+int BenchHeadPrecision(const cu::CudaContext& ctx) {
+  const int rows = FLAGS_lm_tokens, dim = FLAGS_lm_hidden, vocab = FLAGS_lm_vocab;
+  const int sample = std::min(FLAGS_precision_rows, rows);
+  const std::vector<float> host_hidden = RandomFloats(int64_t{rows} * dim, 11, 1.0f);
+  const std::vector<float> host_weight = RandomFloats(int64_t{vocab} * dim, 12, 0.05f);
+  auto hidden = Upload(ctx, host_hidden);
+  auto weight = Upload(ctx, host_weight);
+  const cu::Matrix w{weight.data(), dim};
+  std::vector<double> exact(int64_t{sample} * vocab);
+  kernels::ParallelFor(vocab, int64_t{sample} * dim, [&](int64_t begin, int64_t end) {
+    for (int64_t v = begin; v < end; ++v) {
+      const float* wv = host_weight.data() + v * dim;
+      for (int r = 0; r < sample; ++r) {
+        const float* h = host_hidden.data() + int64_t{r} * dim;
+        double sum = 0;
+        for (int k = 0; k < dim; ++k) sum += double(h[k]) * wv[k];
+        exact[int64_t{r} * vocab + v] = sum;
+      }
+    }
+  });
+  const std::vector<double> exact_logp = LogSoftmax(exact, sample, vocab);
+
+  std::vector<int32_t> host_targets(rows);
+  std::mt19937 rng(13);
+  for (int32_t& t : host_targets) t = static_cast<int32_t>(rng() % vocab);
+  auto targets = cu::DeviceBuffer<int32_t>::Allocate(rows);
+  CHECK_OK(targets.status());
+  cu::CopyToDevice(ctx, host_targets.data(), rows, targets->data());
+  auto logits = Zeros(ctx, int64_t{sample} * vocab);
+  auto logprob = Zeros(ctx, rows), entropy = Zeros(ctx, rows), lse = Zeros(ctx, rows);
+  auto dlogprob = Upload(ctx, RandomFloats(rows, 14, 1.0f));
+  auto dhidden = Zeros(ctx, int64_t{rows} * dim), dweight = Zeros(ctx, int64_t{vocab} * dim);
+
+  struct Mode {
+    const char* name;
+    cu::GemmPrecision precision;
+    double logp_bound;
+  };
+  const Mode modes[] = {{"plain FP32", cu::GemmPrecision::kFp32, 1e-3},
+                        {"bf16x3", cu::GemmPrecision::kBf16x3, 1e-3},
+                        {"bf16", cu::GemmPrecision::kBf16, 0.5}};
+  std::printf("\nLM head precision, tokens=%d hidden=%d vocab=%d; errors over %d rows x %d\n", rows,
+              dim, vocab, sample, vocab);
+  std::printf("%-11s %11s %11s %11s %11s %11s %11s %10s\n", "mode", "logit rel", "logit max",
+              "logp max", "rel vs FP32", "logp vs FP32", "fwd ms", "fwd+bwd ms");
+  int wrong = 0;
+  std::vector<double> fp32_logits, fp32_logp;
+  for (const Mode& mode : modes) {
+    cu::LmHeadOptions options;
+    options.precision = mode.precision;
+    cu::LmHeadLogits(ctx, hidden.data(), sample, dim, w, vocab, options, logits.data());
+    const std::vector<float> got = Download(ctx, logits, int64_t{sample} * vocab);
+    const std::vector<double> got_logits(got.begin(), got.end());
+    const std::vector<double> got_logp = LogSoftmax(got_logits, sample, vocab);
+    if (mode.precision == cu::GemmPrecision::kFp32) {
+      fp32_logits = got_logits;
+      fp32_logp = got_logp;
+    }
+    const ErrorFigures logit_err = Compare(got_logits, exact);
+    const ErrorFigures logp_err = Compare(got_logp, exact_logp);
+    const ErrorFigures logit_vs_fp32 = Compare(got_logits, fp32_logits);
+    const ErrorFigures logp_vs_fp32 = Compare(got_logp, fp32_logp);
+    wrong += !(logp_err.max_abs <= mode.logp_bound);
+    const double forward_ms = MedianMs(ctx, [&] {
+      cu::LmHeadForward(ctx, hidden.data(), rows, dim, w, vocab, targets->data(), options,
+                        logprob.data(), entropy.data(), lse.data());
+    });
+    const double step_ms = MedianMs(ctx, [&] {
+      cu::LmHeadForward(ctx, hidden.data(), rows, dim, w, vocab, targets->data(), options,
+                        logprob.data(), entropy.data(), lse.data());
+      cu::LmHeadBackward(ctx, hidden.data(), rows, dim, w, vocab, targets->data(), options,
+                         lse.data(), entropy.data(), dlogprob.data(), nullptr, dhidden.data(),
+                         dweight.data());
+    });
+    std::printf("%-11s %11.3g %11.3g %11.3g %11.3g %11.3g %11.2f %10.2f\n", mode.name,
+                logit_err.relative, logit_err.max_abs, logp_err.max_abs, logit_vs_fp32.relative,
+                logp_vs_fp32.max_abs, forward_ms, step_ms);
+  }
+  return wrong;
+}
+
 int Run() {
   std::string why;
   if (cu::DeviceCount(&why) == 0) {
@@ -333,6 +456,7 @@ int Run() {
   Ceilings ceilings;
   if (Enabled("ceilings") || Enabled("lightning")) ceilings = MeasureCeilings(**ctx);
   if (Enabled("lm_head")) wrong += BenchLmHead(**ctx);
+  if (Enabled("head_precision")) wrong += BenchHeadPrecision(**ctx);
   if (Enabled("lightning")) wrong += BenchLightning(**ctx, ceilings);
   std::printf("\nwrong results: %d\n", wrong);
   return wrong == 0 ? 0 : 1;

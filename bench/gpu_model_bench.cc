@@ -8,9 +8,9 @@
 // Exits 1 if any result is wrong.
 //
 // Precision on both sides: FP32 weights, bf16 trunk GEMMs with FP32 accumulation (ours:
-// CudaModel's default; transformers: torch.autocast(bfloat16)). Ours runs twice: with the
-// FP32 LM head (its default; FP32 arithmetic, no tensor cores) and with a bf16 head (what
-// autocast gives transformers).
+// CudaModel's default; transformers: torch.autocast(bfloat16)). Ours runs three times: with
+// the FP32 LM head as bf16x3 tensor-core products (its default), with the FP32 head as plain
+// FP32 GEMMs (no tensor cores) and with a bf16 head (what autocast gives transformers).
 // Training: tokens/s of one forward + backward over train_seqs × train_len tokens (a packed
 // batch here, a [seqs, len] batch there), the loss the mean negative log-prob. Generation:
 // tokens/s of gen_batch greedy completions of gen_tokens after gen_prompt-token prompts,
@@ -249,26 +249,34 @@ int Run() {
     TrainResult train;
     GenResult gen;
   };
+  struct Head {
+    const char* name;
+    bool bf16;
+    kernels::cuda::GemmPrecision fp32_gemm;
+  };
   std::vector<Row> rows;
-  for (const bool bf16_head : {false, true}) {
-    (*m)->set_precision({.bf16_gemm = true, .bf16_lm_head = bf16_head});
-    rows.push_back(
-        {bf16_head ? "bf16 head" : "FP32 head", BenchTraining(**m), BenchGeneration(**m)});
+  for (const Head& head :
+       {Head{"FP32 head (bf16x3)", false, kernels::cuda::GemmPrecision::kBf16x3},
+        Head{"FP32 head (plain FP32)", false, kernels::cuda::GemmPrecision::kFp32},
+        Head{"bf16 head", true, kernels::cuda::GemmPrecision::kBf16x3}}) {
+    (*m)->set_precision({.bf16_gemm = true, .bf16_lm_head = head.bf16});
+    (*m)->set_fp32_head_gemm(head.fp32_gemm);
+    rows.push_back({head.name, BenchTraining(**m), BenchGeneration(**m)});
   }
   m->reset();  // the peer needs the memory
   const auto [peer_train, peer_gen] = PeerThroughput();
   const auto ratio = [](double ours, double peer) {
     return peer > 0 ? std::to_string(ours / peer).substr(0, 6) : std::string("n/a");
   };
-  std::printf("%-40s %12s %14s %8s\n", "measure (lightrl: bf16 trunk)", "lightrl", "transformers",
+  std::printf("%-50s %12s %14s %8s\n", "measure (lightrl: bf16 trunk)", "lightrl", "transformers",
               "ratio");
   int wrong = 0;
   for (const Row& row : rows) {
-    std::printf("%-40s %12.0f %14.0f %8s\n",
+    std::printf("%-50s %12.0f %14.0f %8s\n",
                 (std::string("training tokens/s (fwd+bwd), ") + row.head).c_str(),
                 row.train.tokens_per_s, peer_train,
                 ratio(row.train.tokens_per_s, peer_train).c_str());
-    std::printf("%-40s %12.0f %14.0f %8s\n",
+    std::printf("%-50s %12.0f %14.0f %8s\n",
                 (std::string("generation tokens/s (greedy), ") + row.head).c_str(),
                 row.gen.tokens_per_s, peer_gen, ratio(row.gen.tokens_per_s, peer_gen).c_str());
     std::printf(

@@ -4,7 +4,8 @@
 //  - train-vs-generation agreement on the GPU (the MiniMax-M1 precision signal): tokens
 //    sampled from decoding-time logits, their log-probs recomputed by a training forward,
 //    compared by the Pearson correlation of the probabilities and max/mean |Δ|, for a bf16
-//    LM head and for the FP32 head (the lightning state is FP32 in both).
+//    LM head and for the FP32 head, its bf16x3 GEMMs and plain FP32 GEMMs (the lightning
+//    state is FP32 in all).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -20,9 +21,12 @@ namespace {
 
 using testing::MaxAbsDiff;
 
-std::unique_ptr<CudaModel> GpuCopy(const Model& cpu, const Precision& precision) {
+std::unique_ptr<CudaModel> GpuCopy(
+    const Model& cpu, const Precision& precision,
+    kernels::cuda::GemmPrecision fp32_head_gemm = kernels::cuda::GemmPrecision::kBf16x3) {
   CudaModelOptions options;
   options.precision = precision;
+  options.fp32_head_gemm = fp32_head_gemm;
   auto gpu = CudaModel::Create(cpu.config(), options);
   CHECK_OK(gpu.status());
   std::memcpy((*gpu)->host_params().data(), cpu.params().data(),
@@ -177,9 +181,11 @@ TEST(CudaAgreementTest, TrainingRecomputeMatchesGenerationLogprobs) {
   auto cpu = Model::Create(config);
   ASSERT_TRUE(cpu.ok());
   testing::FanInInit(&(*cpu)->params(), 41, /*head_scale=*/6.0);
+  constexpr auto kPlainFp32 = kernels::cuda::GemmPrecision::kFp32;
   struct Row {
     const char* name;
     Precision rollout, learner;
+    kernels::cuda::GemmPrecision fp32_head_gemm = kernels::cuda::GemmPrecision::kBf16x3;
   };
   const Row rows[] = {
       {"(a) bf16 LM head on both sides",
@@ -189,14 +195,16 @@ TEST(CudaAgreementTest, TrainingRecomputeMatchesGenerationLogprobs) {
        {.bf16_gemm = true, .bf16_lm_head = true},
        {.bf16_gemm = true}},
       {"(b) FP32 LM head + FP32 lightning state", {.bf16_gemm = true}, {.bf16_gemm = true}},
+      {"(b') (b) with plain FP32 head GEMMs", {.bf16_gemm = true}, {.bf16_gemm = true}, kPlainFp32},
       {"(c) FP32 trunk and head", {}, {}},
+      {"(c') (c) with plain FP32 head GEMMs", {}, {}, kPlainFp32},
   };
   std::printf("%-44s %7s %10s %10s %10s %12s\n", "case (GPU)", "tokens", "pearson", "mean|dp|",
               "max|dp|", "max|dlogp|");
   double fp32_head_pearson = 0;
   for (const Row& row : rows) {
-    auto rollout = GpuCopy(**cpu, row.rollout);
-    auto learner = GpuCopy(**cpu, row.learner);
+    auto rollout = GpuCopy(**cpu, row.rollout, row.fp32_head_gemm);
+    auto learner = GpuCopy(**cpu, row.learner, row.fp32_head_gemm);
     const Generated generated = Generate(rollout.get(), 32, 16, 96);
     const std::vector<float> recomputed = Recompute(learner.get(), generated.batch);
     ASSERT_EQ(recomputed.size(), generated.model_logprobs.size());
@@ -204,7 +212,7 @@ TEST(CudaAgreementTest, TrainingRecomputeMatchesGenerationLogprobs) {
     std::printf("%-44s %7d %10.6f %10.3g %10.3g %12.3g\n", row.name, a.tokens, a.pearson,
                 a.mean_abs, a.max_abs, a.max_abs_logprob);
     RecordProperty(row.name, std::to_string(a.pearson));
-    if (std::string(row.name).starts_with("(b)")) fp32_head_pearson = a.pearson;
+    if (std::string(row.name).starts_with("(b)")) fp32_head_pearson = a.pearson;  // bf16x3
     EXPECT_GT(a.pearson, 0.9) << row.name;
   }
   EXPECT_GE(fp32_head_pearson, 0.999);

@@ -130,7 +130,7 @@ Status CudaModel::Prefill(std::span<const PrefillRequest> requests, float* logit
     const int m = s.mixer_index[l];
     s.DecoderLayer(
         l, n, false, &s.scratch_layer, x, nullptr,
-        [&](const float* a, CudaLayerActivations* act, float* y) {
+        [&](const internal::Operand& a, CudaLayerActivations* act, float* y) {
           if (s.config.layer_types[l] == AttentionType::kLightning) {
             s.lightning[m].Forward(w, a, n, layout, &act->lightning, y,
                                    s.lightning_states[m].data(), d_seq_slots.data());
@@ -199,7 +199,7 @@ Status CudaModel::DecodeStep(std::span<const int32_t> tokens, std::span<const in
     const int m = s.mixer_index[l];
     s.DecoderLayer(
         l, rows, false, &s.scratch_layer, x, nullptr,
-        [&](const float* a, CudaLayerActivations* act, float* y) {
+        [&](const internal::Operand& a, CudaLayerActivations* act, float* y) {
           if (s.config.layer_types[l] == AttentionType::kLightning) {
             s.lightning[m].Decode(w, a, rows, d_slots, s.lightning_states[m].data(),
                                   &act->lightning, y);

@@ -18,23 +18,34 @@ constexpr float kLightningNormEps = 1e-6f;
 
 }  // namespace
 
-void DeviceWeights::Project(const float* x, int rows, int k, size_t w, int n, float* y) const {
+Operand DeviceWeights::Rounded(const float* x, size_t n, DeviceBf16s* copy) const {
+  if (precision != kc::GemmPrecision::kBf16) return {x};
+  copy->MustResize(n);
+  kc::ConvertToBf16(*ctx, x, 1, static_cast<int>(n), 1, copy->data(), 1);
+  return {x, copy->data()};
+}
+
+const kc::bf16* DeviceWeights::Kept(const DeviceBf16s& copy) const {
+  return precision == kc::GemmPrecision::kBf16 ? copy.data() : nullptr;
+}
+
+void DeviceWeights::Project(const Operand& x, int rows, int k, size_t w, int n, float* y) const {
   const kc::Matrix weight{params + w, k, params16 == nullptr ? nullptr : params16 + w};
-  kc::Gemm(*ctx, precision, Transpose::kNo, Transpose::kYes, rows, n, k, 1.0f, {x, k, nullptr},
+  kc::Gemm(*ctx, precision, Transpose::kNo, Transpose::kYes, rows, n, k, 1.0f, {x.f32, k, x.bf16},
            weight, 0.0f, y, n);
 }
 
-void DeviceWeights::ProjectInputGrad(const float* dy, int rows, int n, size_t w, int k, float* dx,
+void DeviceWeights::ProjectInputGrad(const Operand& dy, int rows, int n, size_t w, int k, float* dx,
                                      float beta) const {
   const kc::Matrix weight{params + w, k, params16 == nullptr ? nullptr : params16 + w};
-  kc::Gemm(*ctx, precision, Transpose::kNo, Transpose::kNo, rows, k, n, 1.0f, {dy, n, nullptr},
+  kc::Gemm(*ctx, precision, Transpose::kNo, Transpose::kNo, rows, k, n, 1.0f, {dy.f32, n, dy.bf16},
            weight, beta, dx, k);
 }
 
-void DeviceWeights::ProjectWeightGrad(const float* dy, int rows, int n, const float* x, int k,
+void DeviceWeights::ProjectWeightGrad(const Operand& dy, int rows, int n, const Operand& x, int k,
                                       size_t w) const {
-  kc::Gemm(*ctx, precision, Transpose::kYes, Transpose::kNo, n, k, rows, 1.0f, {dy, n, nullptr},
-           {x, k, nullptr}, 1.0f, grads + w, k);
+  kc::Gemm(*ctx, precision, Transpose::kYes, Transpose::kNo, n, k, rows, 1.0f, {dy.f32, n, dy.bf16},
+           {x.f32, k, x.bf16}, 1.0f, grads + w, k);
 }
 
 CudaLightningLayer::CudaLightningLayer(const CudaContext& ctx, const ModelConfig& config,
@@ -53,7 +64,7 @@ CudaLightningLayer::CudaLightningLayer(const CudaContext& ctx, const ModelConfig
                                                 slopes.data());
 }
 
-void CudaLightningLayer::Project(const DeviceWeights& w, const float* a, int rows,
+void CudaLightningLayer::Project(const DeviceWeights& w, const Operand& a, int rows,
                                  Activations* act) const {
   float* proj = Sized(&act->proj, static_cast<size_t>(rows) * 4 * inner_);
   float* silu = Sized(&act->act, static_cast<size_t>(rows) * 3 * inner_);
@@ -71,10 +82,11 @@ void CudaLightningLayer::Finish(const DeviceWeights& w, int rows, Activations* a
                      kLightningNormEps, normed, inv_rms);
   kc::SigmoidGateForward(*w.ctx, act->proj.data() + 3 * inner_, 4 * inner_, normed, rows, inner_,
                          gated);
-  w.Project(gated, rows, inner_, offsets_.out, hidden_, y);
+  w.Project(w.Rounded(gated, static_cast<size_t>(rows) * inner_, &act->gated16), rows, inner_,
+            offsets_.out, hidden_, y);
 }
 
-void CudaLightningLayer::Forward(const DeviceWeights& w, const float* a, int rows,
+void CudaLightningLayer::Forward(const DeviceWeights& w, const Operand& a, int rows,
                                  const BatchLayout& batch, Activations* act, float* y,
                                  float* final_states, const int32_t* final_slots) const {
   Project(w, a, rows, act);
@@ -84,7 +96,7 @@ void CudaLightningLayer::Forward(const DeviceWeights& w, const float* a, int row
   Finish(w, rows, act, y);
 }
 
-void CudaLightningLayer::Backward(const DeviceWeights& w, const float* a, int rows,
+void CudaLightningLayer::Backward(const DeviceWeights& w, const Operand& a, int rows,
                                   const BatchLayout& batch, Activations* act, const float* dy,
                                   float* da, DeviceWorkspace* ws) const {
   const int wide = 4 * inner_;
@@ -94,8 +106,10 @@ void CudaLightningLayer::Backward(const DeviceWeights& w, const float* a, int ro
   float* d_proj = ws->Get(Slot::kLayerC, static_cast<size_t>(rows) * wide);
   float* d_act = ws->Get(Slot::kLayerD, static_cast<size_t>(rows) * 3 * inner_);
   const CudaContext& ctx = *w.ctx;
-  w.ProjectInputGrad(dy, rows, hidden_, offsets_.out, inner_, d_gated, 0.0f);
-  w.ProjectWeightGrad(dy, rows, hidden_, act->gated.data(), inner_, offsets_.out);
+  const Operand dy_op = w.Rounded(dy, static_cast<size_t>(rows) * hidden_, ws->Bf16(Slot::kLayerA));
+  w.ProjectInputGrad(dy_op, rows, hidden_, offsets_.out, inner_, d_gated, 0.0f);
+  w.ProjectWeightGrad(dy_op, rows, hidden_, {act->gated.data(), w.Kept(act->gated16)}, inner_,
+                      offsets_.out);
   kc::SigmoidGateBackward(ctx, act->proj.data() + 3 * inner_, wide, act->normed.data(), d_gated,
                           rows, inner_, d_proj + 3 * inner_, wide, d_gated);
   kc::RmsNormBackward(ctx, act->core.data(), w.params + offsets_.norm, act->inv_rms.data(), d_gated,
@@ -103,11 +117,13 @@ void CudaLightningLayer::Backward(const DeviceWeights& w, const float* a, int ro
   kc::LightningBackward(ctx, act->act.data(), 3 * inner_, d_core, *batch.lightning,
                         {heads_, dim_, block_}, *decay_, d_act);
   kc::SiluBackward(ctx, act->proj.data(), wide, d_act, 3 * inner_, rows, 3 * inner_, d_proj, wide);
-  w.ProjectWeightGrad(d_proj, rows, wide, a, hidden_, offsets_.qkv_gate);
-  w.ProjectInputGrad(d_proj, rows, wide, offsets_.qkv_gate, hidden_, da, 1.0f);
+  const Operand d_proj_op =
+      w.Rounded(d_proj, static_cast<size_t>(rows) * wide, ws->Bf16(Slot::kLayerC));
+  w.ProjectWeightGrad(d_proj_op, rows, wide, a, hidden_, offsets_.qkv_gate);
+  w.ProjectInputGrad(d_proj_op, rows, wide, offsets_.qkv_gate, hidden_, da, 1.0f);
 }
 
-void CudaLightningLayer::Decode(const DeviceWeights& w, const float* a, int rows,
+void CudaLightningLayer::Decode(const DeviceWeights& w, const Operand& a, int rows,
                                 const int32_t* slots, float* states, Activations* act,
                                 float* y) const {
   Project(w, a, rows, act);
@@ -132,7 +148,7 @@ CudaSoftmaxLayer::CudaSoftmaxLayer(const CudaContext& ctx, const ModelConfig& co
                                   config.rope_theta})),
       offsets_(FindSoftmaxWeights(config, layout, layer)) {}
 
-void CudaSoftmaxLayer::Project(const DeviceWeights& w, const float* a, int rows,
+void CudaSoftmaxLayer::Project(const DeviceWeights& w, const Operand& a, int rows,
                                const int32_t* positions, Activations* act) const {
   float* proj = Sized(&act->proj, static_cast<size_t>(rows) * width_);
   Sized(&act->out, static_cast<size_t>(rows) * inner_);
@@ -142,7 +158,7 @@ void CudaSoftmaxLayer::Project(const DeviceWeights& w, const float* a, int rows,
   kc::RopeForward(*w.ctx, proj + inner_, rows, width_, *k_rope_, positions);
 }
 
-void CudaSoftmaxLayer::Forward(const DeviceWeights& w, const float* a, int rows,
+void CudaSoftmaxLayer::Forward(const DeviceWeights& w, const Operand& a, int rows,
                                const BatchLayout& batch, Activations* act, float* y,
                                const kc::KvCacheView* cache, const int32_t* cache_slots) const {
   Project(w, a, rows, batch.positions, act);
@@ -153,28 +169,32 @@ void CudaSoftmaxLayer::Forward(const DeviceWeights& w, const float* a, int rows,
     kc::KvCacheWrite(*w.ctx, p + inner_, width_, p + inner_ + kv_, width_, rows, cache_slots,
                      batch.positions, kv_, *cache);
   }
-  w.Project(act->out.data(), rows, inner_, offsets_.o, hidden_, y);
+  w.Project(w.Rounded(act->out.data(), static_cast<size_t>(rows) * inner_, &act->out16), rows,
+            inner_, offsets_.o, hidden_, y);
 }
 
-void CudaSoftmaxLayer::Backward(const DeviceWeights& w, const float* a, int rows,
+void CudaSoftmaxLayer::Backward(const DeviceWeights& w, const Operand& a, int rows,
                                 const BatchLayout& batch, Activations* act, const float* dy,
                                 float* da, DeviceWorkspace* ws) const {
   float* d_out = ws->Get(Slot::kLayerA, static_cast<size_t>(rows) * inner_);
   float* dp = ws->Get(Slot::kLayerB, static_cast<size_t>(rows) * width_);
   const CudaContext& ctx = *w.ctx;
-  w.ProjectInputGrad(dy, rows, hidden_, offsets_.o, inner_, d_out, 0.0f);
-  w.ProjectWeightGrad(dy, rows, hidden_, act->out.data(), inner_, offsets_.o);
+  const Operand dy_op = w.Rounded(dy, static_cast<size_t>(rows) * hidden_, ws->Bf16(Slot::kLayerA));
+  w.ProjectInputGrad(dy_op, rows, hidden_, offsets_.o, inner_, d_out, 0.0f);
+  w.ProjectWeightGrad(dy_op, rows, hidden_, {act->out.data(), w.Kept(act->out16)}, inner_,
+                      offsets_.o);
   const float* p = act->proj.data();
   kc::AttentionBackward(ctx, p, width_, p + inner_, width_, p + inner_ + kv_, width_,
                         act->out.data(), act->lse.data(), d_out, *batch.attention, shape_, dp,
                         dp + inner_, dp + inner_ + kv_);
   kc::RopeBackward(ctx, dp, rows, width_, *q_rope_, batch.positions);
   kc::RopeBackward(ctx, dp + inner_, rows, width_, *k_rope_, batch.positions);
-  w.ProjectWeightGrad(dp, rows, width_, a, hidden_, offsets_.qkv);
-  w.ProjectInputGrad(dp, rows, width_, offsets_.qkv, hidden_, da, 1.0f);
+  const Operand dp_op = w.Rounded(dp, static_cast<size_t>(rows) * width_, ws->Bf16(Slot::kLayerB));
+  w.ProjectWeightGrad(dp_op, rows, width_, a, hidden_, offsets_.qkv);
+  w.ProjectInputGrad(dp_op, rows, width_, offsets_.qkv, hidden_, da, 1.0f);
 }
 
-void CudaSoftmaxLayer::Decode(const DeviceWeights& w, const float* a, int rows,
+void CudaSoftmaxLayer::Decode(const DeviceWeights& w, const Operand& a, int rows,
                               const int32_t* slots, const int32_t* positions,
                               const int32_t* lengths, const kc::KvCacheView& cache,
                               Activations* act, float* y) const {
@@ -184,7 +204,7 @@ void CudaSoftmaxLayer::Decode(const DeviceWeights& w, const float* a, int rows,
                    kv_, cache);
   kc::AttentionDecode(*w.ctx, p, width_, rows, slots, lengths, shape_, cache, act->out.data(),
                       act->lse.data());
-  w.Project(act->out.data(), rows, inner_, offsets_.o, hidden_, y);
+  w.Project({act->out.data()}, rows, inner_, offsets_.o, hidden_, y);
 }
 
 }  // namespace lightrl::model::internal

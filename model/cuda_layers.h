@@ -26,6 +26,7 @@ namespace lightrl::model::internal {
 using kernels::cuda::CudaContext;
 using DeviceFloats = kernels::cuda::DeviceBuffer<float>;
 using DeviceInts = kernels::cuda::DeviceBuffer<int32_t>;
+using DeviceBf16s = kernels::cuda::DeviceBuffer<kernels::cuda::bf16>;
 
 // Device scratch that persists between calls (the GPU twin of workspace.h).
 class DeviceWorkspace {
@@ -35,9 +36,12 @@ class DeviceWorkspace {
     buffer.MustResize(n);
     return buffer.data();
   }
+  // A buffer for bf16 copies (DeviceWeights::Rounded), one per slot, apart from Get's.
+  DeviceBf16s* Bf16(Slot slot) { return &bf16_buffers_[static_cast<size_t>(slot)]; }
 
  private:
   DeviceFloats buffers_[static_cast<size_t>(Slot::kCount)];
+  DeviceBf16s bf16_buffers_[static_cast<size_t>(Slot::kCount)];
 };
 
 // Resizes a kept activation to at least n elements and returns it.
@@ -50,6 +54,20 @@ inline int32_t* Sized(DeviceInts* buffer, size_t n) {
   return buffer->data();
 }
 
+// An activation as an operand of the trunk's products: its FP32 rows and, in the bf16
+// trunk, their bf16 copy when one was made (same layout; null: the product rounds the rows
+// into scratch itself). A value that feeds several products is rounded once. In the bf16
+// trunk f32 may be null where only the copy exists.
+struct Operand {
+  const float* f32;
+  const kernels::cuda::bf16* bf16 = nullptr;
+
+  // The operand from element `offset` on (a block of rows).
+  Operand From(size_t offset) const {
+    return {f32 + offset, bf16 == nullptr ? nullptr : bf16 + offset};
+  }
+};
+
 // The weights as the layers see them: the FP32 arena, its bf16 copy (bf16 trunk only) and
 // the gradient arena, all on the device; `precision` is the trunk's.
 struct DeviceWeights {
@@ -59,13 +77,20 @@ struct DeviceWeights {
   float* grads;
   kernels::cuda::GemmPrecision precision;
 
+  // x [n] as an operand: in the bf16 trunk with its bf16 copy, written into *copy (resized
+  // to n); in the FP32 trunk as it is (copy untouched).
+  Operand Rounded(const float* x, size_t n, DeviceBf16s* copy) const;
+  // The copy that Rounded wrote into `copy` in a kept forward, for its backward (null in the
+  // FP32 trunk).
+  const kernels::cuda::bf16* Kept(const DeviceBf16s& copy) const;
   // y[rows×n] = x[rows×k] · W[n×k]ᵀ with W at arena offset w.
-  void Project(const float* x, int rows, int k, size_t w, int n, float* y) const;
+  void Project(const Operand& x, int rows, int k, size_t w, int n, float* y) const;
   // dx[rows×k] = dy[rows×n] · W[n×k] (+ beta · dx).
-  void ProjectInputGrad(const float* dy, int rows, int n, size_t w, int k, float* dx,
+  void ProjectInputGrad(const Operand& dy, int rows, int n, size_t w, int k, float* dx,
                         float beta) const;
   // grad(W)[n×k] += dy[rows×n]ᵀ · x[rows×k].
-  void ProjectWeightGrad(const float* dy, int rows, int n, const float* x, int k, size_t w) const;
+  void ProjectWeightGrad(const Operand& dy, int rows, int n, const Operand& x, int k,
+                         size_t w) const;
 };
 
 // Where a batch's rows sit: host offsets of its sequences and device positions.
@@ -79,6 +104,7 @@ class CudaLightningLayer {
  public:
   struct Activations {
     DeviceFloats proj, act, core, inv_rms, normed, gated;
+    DeviceBf16s gated16;  // bf16 trunk: gated's copy (the output projection's input)
   };
 
   CudaLightningLayer(const CudaContext& ctx, const ModelConfig& config, const ParamLayout& layout,
@@ -86,19 +112,19 @@ class CudaLightningLayer {
 
   // y [rows, hidden] from a. With final_states, each sequence's last state goes to its slot
   // (final_slots) for decoding.
-  void Forward(const DeviceWeights& w, const float* a, int rows, const BatchLayout& batch,
+  void Forward(const DeviceWeights& w, const Operand& a, int rows, const BatchLayout& batch,
                Activations* act, float* y, float* final_states = nullptr,
                const int32_t* final_slots = nullptr) const;
   // Adds ∂L/∂a to da and the weight gradients, given dy.
-  void Backward(const DeviceWeights& w, const float* a, int rows, const BatchLayout& batch,
+  void Backward(const DeviceWeights& w, const Operand& a, int rows, const BatchLayout& batch,
                 Activations* act, const float* dy, float* da, DeviceWorkspace* ws) const;
   // One row per slot (slots: device [rows]) through the recurrence; states: [slots, state].
-  void Decode(const DeviceWeights& w, const float* a, int rows, const int32_t* slots, float* states,
-              Activations* act, float* y) const;
+  void Decode(const DeviceWeights& w, const Operand& a, int rows, const int32_t* slots,
+              float* states, Activations* act, float* y) const;
   size_t StateFloats() const { return static_cast<size_t>(heads_) * dim_ * dim_; }
 
  private:
-  void Project(const DeviceWeights& w, const float* a, int rows, Activations* act) const;
+  void Project(const DeviceWeights& w, const Operand& a, int rows, Activations* act) const;
   void Finish(const DeviceWeights& w, int rows, Activations* act, float* y) const;
 
   int hidden_, heads_, dim_, inner_, block_;
@@ -110,26 +136,27 @@ class CudaSoftmaxLayer {
  public:
   struct Activations {
     DeviceFloats proj, out, lse;
+    DeviceBf16s out16;  // bf16 trunk: out's copy (the output projection's input)
   };
 
   CudaSoftmaxLayer(const CudaContext& ctx, const ModelConfig& config, const ParamLayout& layout,
                    int layer);
 
   // With cache, the keys/values of row r are also stored at (cache_slots[r], positions[r]).
-  void Forward(const DeviceWeights& w, const float* a, int rows, const BatchLayout& batch,
+  void Forward(const DeviceWeights& w, const Operand& a, int rows, const BatchLayout& batch,
                Activations* act, float* y, const kernels::cuda::KvCacheView* cache = nullptr,
                const int32_t* cache_slots = nullptr) const;
-  void Backward(const DeviceWeights& w, const float* a, int rows, const BatchLayout& batch,
+  void Backward(const DeviceWeights& w, const Operand& a, int rows, const BatchLayout& batch,
                 Activations* act, const float* dy, float* da, DeviceWorkspace* ws) const;
   // Row r is at position positions[r] of slot slots[r]; it is stored, then attends over
   // positions [0, lengths[r]) (lengths = positions + 1).
-  void Decode(const DeviceWeights& w, const float* a, int rows, const int32_t* slots,
+  void Decode(const DeviceWeights& w, const Operand& a, int rows, const int32_t* slots,
               const int32_t* positions, const int32_t* lengths,
               const kernels::cuda::KvCacheView& cache, Activations* act, float* y) const;
   int kv_width() const { return kv_; }
 
  private:
-  void Project(const DeviceWeights& w, const float* a, int rows, const int32_t* positions,
+  void Project(const DeviceWeights& w, const Operand& a, int rows, const int32_t* positions,
                Activations* act) const;
 
   int hidden_, inner_, kv_, width_;
@@ -148,17 +175,20 @@ class CudaMoeLayer {
  public:
   struct Activations {
     DeviceFloats probs, weights, gathered, gate_up, inner, expert_out;
+    // bf16 trunk: the experts' inputs (gathered from the input's copy; `gathered` is then
+    // unused) and inner, rounded once.
+    DeviceBf16s gathered16, inner16;
     DeviceInts experts, slot_position, expert_offsets;
     std::vector<int32_t> host_offsets;  // [E + 1]
   };
 
   CudaMoeLayer(const ModelConfig& config, const ParamLayout& layout, int layer);
 
-  void Forward(const DeviceWeights& w, const float* b, int rows, Activations* act, float* z,
+  void Forward(const DeviceWeights& w, const Operand& b, int rows, Activations* act, float* z,
                DeviceRouterStats* stats) const;
   // aux_dprob: device [E] (nullable), ∂(coef · balancing loss)/∂p per expert.
-  void Backward(const DeviceWeights& w, const float* b, int rows, Activations* act, const float* dz,
-                const float* aux_dprob, float* db, DeviceWorkspace* ws) const;
+  void Backward(const DeviceWeights& w, const Operand& b, int rows, Activations* act,
+                const float* dz, const float* aux_dprob, float* db, DeviceWorkspace* ws) const;
 
  private:
   int hidden_, inter_, experts_, top_k_;

@@ -89,7 +89,7 @@ kc::LmHeadOptions CudaModelState::HeadOptions(double temperature) const {
   kc::LmHeadOptions head = options.head;
   head.inv_temperature = 1.0 / temperature;
   head.precision =
-      options.precision.bf16_lm_head ? kc::GemmPrecision::kBf16 : kc::GemmPrecision::kFp32;
+      options.precision.bf16_lm_head ? kc::GemmPrecision::kBf16 : options.fp32_head_gemm;
   return head;
 }
 
@@ -126,6 +126,9 @@ StatusOr<std::unique_ptr<CudaModel>> CudaModel::Create(const ModelConfig& config
   RETURN_IF_ERROR(ValidateModelConfig(config, "model config"));
   RETURN_IF_ERROR(CheckGpuLimits(config));
   if (options.max_tokens <= 0) return InvalidArgumentError("cuda model: max_tokens must be > 0");
+  if (options.fp32_head_gemm == kc::GemmPrecision::kBf16) {
+    return InvalidArgumentError("cuda model: fp32_head_gemm must be kBf16x3 or kFp32");
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<kc::CudaContext> ctx, kc::CudaContext::Create(options.device));
   auto s = std::make_unique<CudaModelState>(config, options);
   s->ctx = std::move(ctx);
@@ -160,7 +163,12 @@ const ModelConfig& CudaModel::config() const { return s_->config; }
 const Precision& CudaModel::precision() const { return s_->options.precision; }
 void CudaModel::set_precision(const Precision& precision) {
   s_->options.precision = precision;
+  s_->kept_valid = false;  // its bf16 copies follow the old precision
   DeviceParamsChanged();
+}
+void CudaModel::set_fp32_head_gemm(kc::GemmPrecision precision) {
+  CHECK(precision != kc::GemmPrecision::kBf16);
+  s_->options.fp32_head_gemm = precision;
 }
 const kc::CudaContext& CudaModel::context() const { return *s_->ctx; }
 ParamArena<float>& CudaModel::host_params() { return s_->host; }
@@ -222,7 +230,7 @@ void RunTrunk(CudaModelState& s, const DeviceBatch& batch, int rows, bool keep, 
     CudaLayerActivations* act = keep ? &s.kept_layers[l] : &s.scratch_layer;
     const int m = s.mixer_index[l];
     s.DecoderLayer(l, rows, keep, act, x, stats,
-                   [&](const float* a, CudaLayerActivations* act, float* y) {
+                   [&](const internal::Operand& a, CudaLayerActivations* act, float* y) {
                      if (s.config.layer_types[l] == AttentionType::kLightning) {
                        s.lightning[m].Forward(w, a, rows, layout, &act->lightning, y);
                      } else {
@@ -351,26 +359,33 @@ Status CudaModel::Backward(std::span<const float> dlogprob, std::span<const floa
 
   const internal::DeviceWeights w = s.Weights();
   const internal::BatchLayout layout = s.kept_batch.Layout();
+  // A branch's output gradient: β·dx (dx itself when β = 1; a branch's backward does not
+  // write dx, which its norm's backward overwrites only afterwards).
+  auto branch_grad = [&](float beta) -> const float* {
+    if (beta == 1.0f) return dx;
+    float* d_branch = s.ws.Get(Slot::kDBranch, n);
+    kc::Scale(*s.ctx, dx, beta, n, d_branch);
+    return d_branch;
+  };
   for (int l = s.config.num_hidden_layers - 1; l >= 0; --l) {
     CudaLayerActivations& act = s.kept_layers[l];
     const auto [alpha, beta] = s.AttentionFactors(l);
-    float* d_branch = s.ws.Get(Slot::kDBranch, n);
     float* d_norm = s.ws.Get(Slot::kDNorm, n);
     kc::Scale(*s.ctx, dx, static_cast<float>(s.config.mlp_alpha_factor), n, d_norm);
-    kc::Scale(*s.ctx, dx, static_cast<float>(s.config.mlp_beta_factor), n, d_branch);
-    s.moe[l].Backward(w, act.b.data(), tokens, &act.moe, d_branch, s.aux_dprob.data(), d_norm,
-                      &s.ws);
+    s.moe[l].Backward(w, {act.b.data(), w.Kept(act.b16)}, tokens, &act.moe,
+                      branch_grad(static_cast<float>(s.config.mlp_beta_factor)), s.aux_dprob.data(),
+                      d_norm, &s.ws);
     kc::RmsNormBackward(*s.ctx, act.x_mid.data(), s.params.data() + s.norm_post[l],
                         act.inv_post.data(), d_norm, tokens, h, dx,
                         s.grads.data() + s.norm_post[l]);
     kc::Scale(*s.ctx, dx, alpha, n, d_norm);
-    kc::Scale(*s.ctx, dx, beta, n, d_branch);
+    const internal::Operand a{act.a.data(), w.Kept(act.a16)};
     const int m = s.mixer_index[l];
     if (s.config.layer_types[l] == AttentionType::kLightning) {
-      s.lightning[m].Backward(w, act.a.data(), tokens, layout, &act.lightning, d_branch, d_norm,
+      s.lightning[m].Backward(w, a, tokens, layout, &act.lightning, branch_grad(beta), d_norm,
                               &s.ws);
     } else {
-      s.softmax[m].Backward(w, act.a.data(), tokens, layout, &act.softmax, d_branch, d_norm, &s.ws);
+      s.softmax[m].Backward(w, a, tokens, layout, &act.softmax, branch_grad(beta), d_norm, &s.ws);
     }
     kc::RmsNormBackward(*s.ctx, act.x_in.data(), s.params.data() + s.norm_in[l], act.inv_in.data(),
                         d_norm, tokens, h, dx, s.grads.data() + s.norm_in[l]);

@@ -4,7 +4,10 @@
 // Precision (DESIGN.md §2): the trunk's GEMMs run in bf16 with FP32 accumulation
 // (Precision::bf16_gemm, the default here) or in FP32; activations, norms, the lightning
 // state and the attention softmax stay FP32; the LM head is FP32 (or bf16 with
-// Precision::bf16_lm_head, for the precision study). The router's logits are FP32 always.
+// Precision::bf16_lm_head, for the precision study). The FP32 head's GEMMs run as bf16x3
+// products on tensor cores by default (FP32 weights and hidden rows split into bf16 hi + lo;
+// kernels/cuda/gemm.h gives the accuracy) or as plain FP32 GEMMs
+// (CudaModelOptions::fp32_head_gemm). The router's logits are FP32 always.
 //
 // Weights: host_params() is the host copy (checkpoints, weight transfer); UploadParams()
 // copies it to the device, DownloadParams() back. Gradients and the optimizer state live on
@@ -50,19 +53,25 @@ struct CudaModelOptions {
   int device = 0;
   int max_tokens = 1 << 20;           // per Forward/Logits/Prefill call
   kernels::cuda::LmHeadOptions head;  // tiles of the fused head (precision comes from above)
+  // The GEMMs of the FP32 head (bf16_lm_head false): kBf16x3 or kFp32.
+  kernels::cuda::GemmPrecision fp32_head_gemm = kernels::cuda::GemmPrecision::kBf16x3;
 };
 
 class CudaModel {
  public:
   // InvalidArgument for a config the model or the GPU kernels cannot run (head dims above
-  // 128, more than 256 experts or top-k above 16); FailedPrecondition without a device.
+  // 128, more than 256 experts or top-k above 16) or an fp32_head_gemm of kBf16; FailedPrecondition
+  // without a device.
   static StatusOr<std::unique_ptr<CudaModel>> Create(const ModelConfig& config,
                                                      const CudaModelOptions& options = {});
   ~CudaModel();
 
   const ModelConfig& config() const;
   const Precision& precision() const;
+  // Discards a kept forward (Backward then returns FailedPrecondition).
   void set_precision(const Precision& precision);
+  // kBf16x3 or kFp32 (CudaModelOptions::fp32_head_gemm).
+  void set_fp32_head_gemm(kernels::cuda::GemmPrecision precision);
   const kernels::cuda::CudaContext& context() const;
 
   ParamArena<float>& host_params();

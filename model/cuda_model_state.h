@@ -15,6 +15,7 @@ namespace lightrl::model::internal {
 // What one decoder layer keeps between forward and backward (layer_activations.h's twin).
 struct CudaLayerActivations {
   DeviceFloats x_in, inv_in, a, x_mid, inv_post, b, mixer_out, ffn_out;
+  DeviceBf16s a16, b16;  // bf16 trunk: the branches' inputs, rounded once
   CudaLightningLayer::Activations lightning;
   CudaSoftmaxLayer::Activations softmax;
   CudaMoeLayer::Activations moe;
@@ -79,7 +80,8 @@ struct CudaModelState {
   std::pair<float, float> AttentionFactors(int layer) const;
   // Uploads a batch's tokens, positions and plans.
   void Prepare(const PackedBatch& batch, const BatchRows& rows, DeviceBatch* out);
-  // Runs decoder layer l in place on x; mixer(a, act, y) computes the attention branch.
+  // Runs decoder layer l in place on x; mixer(a, act, y) computes the attention branch
+  // (a: an Operand).
   template <typename Mixer>
   void DecoderLayer(int l, int rows, bool keep, CudaLayerActivations* act, float* x,
                     DeviceRouterStats* stats, Mixer&& mixer);
@@ -100,14 +102,14 @@ void CudaModelState::DecoderLayer(int l, int rows, bool keep, CudaLayerActivatio
   float* a = Sized(&act->a, n);
   float* mixer_out = Sized(&act->mixer_out, n);
   kc::RmsNormForward(*ctx, x, w.params + norm_in[l], rows, h, eps, a, Sized(&act->inv_in, rows));
-  mixer(a, act, mixer_out);
+  mixer(w.Rounded(a, n, &act->a16), act, mixer_out);
   kc::Blend(*ctx, a, alpha, mixer_out, beta, n, x);
   if (keep) kc::CopyOnDevice(*ctx, x, n, Sized(&act->x_mid, n));
   float* b = Sized(&act->b, n);
   float* ffn_out = Sized(&act->ffn_out, n);
   kc::RmsNormForward(*ctx, x, w.params + norm_post[l], rows, h, eps, b,
                      Sized(&act->inv_post, rows));
-  moe[l].Forward(w, b, rows, &act->moe, ffn_out, stats);
+  moe[l].Forward(w, w.Rounded(b, n, &act->b16), rows, &act->moe, ffn_out, stats);
   kc::Blend(*ctx, b, static_cast<float>(config.mlp_alpha_factor), ffn_out,
             static_cast<float>(config.mlp_beta_factor), n, x);
 }

@@ -56,25 +56,30 @@ class CudaModelTest : public ::testing::Test {
 TEST_F(CudaModelTest, ForwardAndBackwardMatchCpuInFp32) {
   const PackedBatch batch = Batch();
   auto cpu_out = cpu_->Forward(batch);
-  auto gpu_out = gpu_->Forward(batch);
-  ASSERT_TRUE(cpu_out.ok() && gpu_out.ok()) << gpu_out.status();
-  EXPECT_EQ(gpu_out->num_targets, cpu_out->num_targets);
-  EXPECT_LT(MaxAbsDiff(gpu_out->logprobs, cpu_out->logprobs), 1e-4);
-  EXPECT_LT(MaxAbsDiff(gpu_out->entropies, cpu_out->entropies), 1e-4);
-  EXPECT_NEAR(gpu_out->aux_loss, cpu_out->aux_loss, 1e-6 * cpu_out->aux_loss);
-
+  ASSERT_TRUE(cpu_out.ok());
   const auto dlogprob = kernels::cuda::testing::RandomFloats(batch.num_tokens(), 3);
   const auto dentropy = kernels::cuda::testing::RandomFloats(batch.num_tokens(), 4);
   cpu_->ZeroGrad();
-  gpu_->ZeroGrad();
   ASSERT_TRUE(cpu_->Backward(dlogprob, dentropy).ok());
-  ASSERT_TRUE(gpu_->Backward(dlogprob, dentropy).ok());
-  ParamArena<float> grads(cpu_->params().layout());
-  gpu_->DownloadGrads(&grads);
-  for (const TensorInfo& t : grads.layout().tensors()) {
-    const std::span<const float> got(grads.data() + t.offset, t.numel);
-    const std::span<const float> want(cpu_->grads().data() + t.offset, t.numel);
-    EXPECT_LT(kernels::cuda::testing::RelativeError(got, want), 1e-4) << t.name;
+  for (const auto head_gemm :
+       {kernels::cuda::GemmPrecision::kBf16x3, kernels::cuda::GemmPrecision::kFp32}) {
+    SCOPED_TRACE("fp32_head_gemm " + std::to_string(static_cast<int>(head_gemm)));
+    gpu_->set_fp32_head_gemm(head_gemm);
+    auto gpu_out = gpu_->Forward(batch);
+    ASSERT_TRUE(gpu_out.ok()) << gpu_out.status();
+    EXPECT_EQ(gpu_out->num_targets, cpu_out->num_targets);
+    EXPECT_LT(MaxAbsDiff(gpu_out->logprobs, cpu_out->logprobs), 1e-4);
+    EXPECT_LT(MaxAbsDiff(gpu_out->entropies, cpu_out->entropies), 1e-4);
+    EXPECT_NEAR(gpu_out->aux_loss, cpu_out->aux_loss, 1e-6 * cpu_out->aux_loss);
+    gpu_->ZeroGrad();
+    ASSERT_TRUE(gpu_->Backward(dlogprob, dentropy).ok());
+    ParamArena<float> grads(cpu_->params().layout());
+    gpu_->DownloadGrads(&grads);
+    for (const TensorInfo& t : grads.layout().tensors()) {
+      const std::span<const float> got(grads.data() + t.offset, t.numel);
+      const std::span<const float> want(cpu_->grads().data() + t.offset, t.numel);
+      EXPECT_LT(kernels::cuda::testing::RelativeError(got, want), 1e-4) << t.name;
+    }
   }
 }
 

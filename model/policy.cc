@@ -232,7 +232,8 @@ bool CudaBackendBuilt() { return LIGHTRL_WITH_CUDA != 0; }
 
 Status ParsePolicyOptions(const ConfigNode& node, PolicyOptions* out,
                           std::span<const std::string_view> other_keys) {
-  std::vector<std::string_view> keys = {"backend", "device", "bf16_gemm", "bf16_lm_head"};
+  std::vector<std::string_view> keys = {"backend", "device", "bf16_gemm", "bf16_lm_head",
+                                        "fp32_head_gemm"};
   keys.insert(keys.end(), other_keys.begin(), other_keys.end());
   RETURN_IF_ERROR(node.ExpectOnlyKeys(keys));
   std::string backend = BackendName(out->backend);
@@ -244,6 +245,9 @@ Status ParsePolicyOptions(const ConfigNode& node, PolicyOptions* out,
   RETURN_IF_ERROR(node.Optional("bf16_gemm", &precision.bf16_gemm));
   RETURN_IF_ERROR(node.Optional("bf16_lm_head", &precision.bf16_lm_head));
   if (node.Has("bf16_gemm") || node.Has("bf16_lm_head")) out->precision = precision;
+  std::string head_gemm = out->plain_fp32_head_gemm ? "fp32" : "bf16x3";
+  RETURN_IF_ERROR(node.OptionalChoice("fp32_head_gemm", &head_gemm, {"bf16x3", "fp32"}));
+  out->plain_fp32_head_gemm = head_gemm == "fp32";
   return Status::Ok();
 }
 
@@ -269,6 +273,7 @@ StatusOr<std::unique_ptr<Policy>> CreatePolicy(const ModelConfig& config,
   CudaModelOptions cuda;
   cuda.device = options.device;
   if (options.precision.has_value()) cuda.precision = *options.precision;
+  if (options.plain_fp32_head_gemm) cuda.fp32_head_gemm = kernels::cuda::GemmPrecision::kFp32;
   ASSIGN_OR_RETURN(std::unique_ptr<CudaModel> model, CudaModel::Create(config, cuda));
   ASSIGN_OR_RETURN(std::unique_ptr<CudaAdamW> adamw,
                    CudaAdamW::Create(model.get(), options.optimizer));

@@ -6,6 +6,8 @@
 //     device: 0            # CUDA device index
 //     bf16_gemm: true      # trunk GEMMs in bf16 (default: false on cpu, true on cuda)
 //     bf16_lm_head: false  # the LM head's GEMM in bf16 (the precision study)
+//     fp32_head_gemm: bf16x3  # cuda, FP32 head: bf16x3 tensor-core products (default) or
+//                             # fp32 (plain FP32 GEMMs, the precision study)
 //
 // Both backends take the same batches and return the same per-token outputs; weights are
 // read and written through the host arena params() (call ParamsChanged() after writing
@@ -45,6 +47,8 @@ struct PolicyOptions {
   int device = 0;
   // Default: the backend's (CPU all FP32; CUDA bf16 trunk with an FP32 head).
   std::optional<Precision> precision;
+  // CUDA, FP32 head: plain FP32 GEMMs instead of bf16x3 products (cuda_model.h).
+  bool plain_fp32_head_gemm = false;
   AdamWOptions optimizer;
 };
 

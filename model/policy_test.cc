@@ -40,6 +40,14 @@ TEST(PolicyOptionsTest, ParsesBackendDeviceAndPrecision) {
   ASSERT_TRUE(cuda->precision.has_value());
   EXPECT_TRUE(cuda->precision->bf16_gemm);  // the cuda default, kept
   EXPECT_TRUE(cuda->precision->bf16_lm_head);
+  EXPECT_FALSE(cuda->plain_fp32_head_gemm);
+  auto plain = Parse("model:\n  backend: cuda\n  fp32_head_gemm: fp32\n");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_TRUE(plain->plain_fp32_head_gemm);
+  auto bad_gemm = Parse("model:\n  fp32_head_gemm: tf32\n");
+  ASSERT_FALSE(bad_gemm.ok());
+  EXPECT_NE(bad_gemm.status().message().find("model.fp32_head_gemm"), std::string::npos)
+      << bad_gemm.status();
 }
 
 TEST(PolicyOptionsTest, BadValuesNameTheKey) {

@@ -13,41 +13,24 @@ __device__ inline float SiluDerivative(float x) {
   return s * (1.0f + x * (1.0f - s));
 }
 
-// Calls body(r, c) for every element of a rows × cols block.
-template <typename Body>
-__global__ void ForEachElementKernel(int rows, int cols, Body body) {
-  const int64_t total = static_cast<int64_t>(rows) * cols;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    body(i / cols, i % cols);
-  }
-}
-
-template <typename Body>
-void ForEachElement(const CudaContext& ctx, int rows, int cols, Body body) {
-  if (rows <= 0 || cols <= 0) return;
-  ForEachElementKernel<<<internal::GridFor(static_cast<int64_t>(rows) * cols, 256), 256, 0,
-                         ctx.stream()>>>(rows, cols, body);
-  LIGHTRL_CUDA_CHECK_LAUNCH();
-}
-
 }  // namespace
 
 void SiluForward(const CudaContext& ctx, const float* x, int ldx, int rows, int cols, float* y,
                  int ldy) {
-  ForEachElement(ctx, rows, cols,
-                 [=] __device__(int64_t r, int64_t c) { y[r * ldy + c] = Silu(x[r * ldx + c]); });
+  internal::ForEachRowColumn(ctx, rows, cols, [=] __device__(int64_t r, int64_t c) {
+    y[r * ldy + c] = Silu(x[r * ldx + c]);
+  });
 }
 
 void SiluBackward(const CudaContext& ctx, const float* x, int ldx, const float* dy, int lddy,
                   int rows, int cols, float* dx, int lddx) {
-  ForEachElement(ctx, rows, cols, [=] __device__(int64_t r, int64_t c) {
+  internal::ForEachRowColumn(ctx, rows, cols, [=] __device__(int64_t r, int64_t c) {
     dx[r * lddx + c] = dy[r * lddy + c] * SiluDerivative(x[r * ldx + c]);
   });
 }
 
 void SwiGluForward(const CudaContext& ctx, const float* gate_up, int rows, int inter, float* out) {
-  ForEachElement(ctx, rows, inter, [=] __device__(int64_t r, int64_t c) {
+  internal::ForEachRowColumn(ctx, rows, inter, [=] __device__(int64_t r, int64_t c) {
     const float* gate = gate_up + r * 2 * inter;
     out[r * inter + c] = Silu(gate[c]) * gate[inter + c];
   });
@@ -55,7 +38,7 @@ void SwiGluForward(const CudaContext& ctx, const float* gate_up, int rows, int i
 
 void SwiGluBackward(const CudaContext& ctx, const float* gate_up, const float* dout, int rows,
                     int inter, float* dgate_up) {
-  ForEachElement(ctx, rows, inter, [=] __device__(int64_t r, int64_t c) {
+  internal::ForEachRowColumn(ctx, rows, inter, [=] __device__(int64_t r, int64_t c) {
     const float* gate = gate_up + r * 2 * inter;
     const float d = dout[r * inter + c];
     float* dgate = dgate_up + r * 2 * inter;
@@ -66,14 +49,14 @@ void SwiGluBackward(const CudaContext& ctx, const float* gate_up, const float* d
 
 void SigmoidGateForward(const CudaContext& ctx, const float* gate, int ldg, const float* x,
                         int rows, int cols, float* y) {
-  ForEachElement(ctx, rows, cols, [=] __device__(int64_t r, int64_t c) {
+  internal::ForEachRowColumn(ctx, rows, cols, [=] __device__(int64_t r, int64_t c) {
     y[r * cols + c] = Sigmoid(gate[r * ldg + c]) * x[r * cols + c];
   });
 }
 
 void SigmoidGateBackward(const CudaContext& ctx, const float* gate, int ldg, const float* x,
                          const float* dy, int rows, int cols, float* dgate, int lddg, float* dx) {
-  ForEachElement(ctx, rows, cols, [=] __device__(int64_t r, int64_t c) {
+  internal::ForEachRowColumn(ctx, rows, cols, [=] __device__(int64_t r, int64_t c) {
     const float s = Sigmoid(gate[r * ldg + c]);
     const float d = dy[r * cols + c];
     dgate[r * lddg + c] = d * x[r * cols + c] * s * (1.0f - s);

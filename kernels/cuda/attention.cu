@@ -10,7 +10,11 @@ namespace {
 
 constexpr int kThreads = 256;  // 16 × 16: thread (ty, tx) owns rows ty+16r, columns tx+16q
 constexpr int kTile = 64;
-constexpr int kScorePitch = kTile + 1;
+// Rows of the shared tiles start 16-byte aligned, so the inner loops read four values per
+// shared load (the same products in the same order as one value at a time).
+template <int kDim>
+constexpr int kRowPitch = kDim + 4;
+constexpr int kScorePitch = kTile + 4;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // A 64-row tile of one sequence: rows [start + t0, start + min(t0 + 64, len)).
@@ -21,7 +25,8 @@ struct Tile {
   int32_t pad;
 };
 
-// Loads rows [t0, t0+64) of a sequence's head (zero beyond len or d) into tile[64][kDim+1].
+// Loads rows [t0, t0+64) of a sequence's head (zero beyond len or d) into
+// tile[64][kRowPitch].
 template <int kDim>
 __device__ inline void LoadRows(const float* base, int64_t ld, int64_t col0, const Tile& t, int d,
                                 float* tile) {
@@ -30,47 +35,65 @@ __device__ inline void LoadRows(const float* base, int64_t ld, int64_t col0, con
     float value = 0;
     if (row < t.len && col < d)
       value = base[(t.start + static_cast<int64_t>(row)) * ld + col0 + col];
-    tile[rr * (kDim + 1) + col] = value;
+    tile[rr * kRowPitch<kDim> + col] = value;
   }
 }
 
-// s[r][q] = Σ_k a[(ty+16r)][k] · b[(tx+16q)][k] over kDim columns of two [64][kDim+1] tiles.
+// s[r][q] = Σ_k a[(ty+16r)][k] · b[(tx+16q)][k] over kDim columns of two [64][kRowPitch]
+// tiles, k in order.
 template <int kDim>
 __device__ inline void TileDot(const float* a, const float* b, float s[4][4]) {
+  constexpr int kPitch = kRowPitch<kDim>;
   const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
 #pragma unroll
   for (int r = 0; r < 4; ++r)
 #pragma unroll
     for (int q = 0; q < 4; ++q) s[r][q] = 0;
-#pragma unroll 4
-  for (int k = 0; k < kDim; ++k) {
-    float av[4], bv[4];
+#pragma unroll 2
+  for (int k0 = 0; k0 < kDim; k0 += 4) {
+    float4 av[4], bv[4];
 #pragma unroll
-    for (int r = 0; r < 4; ++r) av[r] = a[(ty + 16 * r) * (kDim + 1) + k];
+    for (int r = 0; r < 4; ++r)
+      av[r] = *reinterpret_cast<const float4*>(a + (ty + 16 * r) * kPitch + k0);
 #pragma unroll
-    for (int q = 0; q < 4; ++q) bv[q] = b[(tx + 16 * q) * (kDim + 1) + k];
+    for (int q = 0; q < 4; ++q)
+      bv[q] = *reinterpret_cast<const float4*>(b + (tx + 16 * q) * kPitch + k0);
 #pragma unroll
     for (int r = 0; r < 4; ++r)
 #pragma unroll
-      for (int q = 0; q < 4; ++q) s[r][q] += av[r] * bv[q];
+      for (int q = 0; q < 4; ++q) {
+        s[r][q] += av[r].x * bv[q].x;
+        s[r][q] += av[r].y * bv[q].y;
+        s[r][q] += av[r].z * bv[q].z;
+        s[r][q] += av[r].w * bv[q].w;
+      }
   }
 }
 
-// acc[r][q] += Σ_j p[(ty+16r)][j] · x[j][(tx+16q)] for a [64][65] p and a [64][kDim+1] x.
+// acc[r][q] += Σ_j p[(ty+16r)][j] · x[j][(tx+16q)] for a [64][kScorePitch] p and a
+// [64][kRowPitch] x, j in order.
 template <int kDim>
 __device__ inline void AccumulateProduct(const float* p, const float* x, float acc[4][kDim / 16]) {
+  constexpr int kPitch = kRowPitch<kDim>;
   const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
-#pragma unroll 4
-  for (int j = 0; j < kTile; ++j) {
-    float pv[4], xv[kDim / 16];
-#pragma unroll
-    for (int r = 0; r < 4; ++r) pv[r] = p[(ty + 16 * r) * kScorePitch + j];
-#pragma unroll
-    for (int q = 0; q < kDim / 16; ++q) xv[q] = x[j * (kDim + 1) + tx + 16 * q];
+#pragma unroll 2
+  for (int j0 = 0; j0 < kTile; j0 += 4) {
+    float4 pv[4];
 #pragma unroll
     for (int r = 0; r < 4; ++r)
+      pv[r] = *reinterpret_cast<const float4*>(p + (ty + 16 * r) * kScorePitch + j0);
 #pragma unroll
-      for (int q = 0; q < kDim / 16; ++q) acc[r][q] += pv[r] * xv[q];
+    for (int jj = 0; jj < 4; ++jj) {
+      float xv[kDim / 16];
+#pragma unroll
+      for (int q = 0; q < kDim / 16; ++q) xv[q] = x[(j0 + jj) * kPitch + tx + 16 * q];
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        const float pj = jj == 0 ? pv[r].x : jj == 1 ? pv[r].y : jj == 2 ? pv[r].z : pv[r].w;
+#pragma unroll
+        for (int q = 0; q < kDim / 16; ++q) acc[r][q] += pj * xv[q];
+      }
+    }
   }
 }
 
@@ -92,7 +115,7 @@ __global__ void __launch_bounds__(kThreads)
     ForwardKernel(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
                   int64_t ldv, const Tile* tiles, int heads, int group, int d, float scale,
                   float* out, float* lse) {
-  constexpr int kPitch = kDim + 1;
+  constexpr int kPitch = kRowPitch<kDim>;
   extern __shared__ float shared[];
   float* qs = shared;
   float* ks = qs + kTile * kPitch;
@@ -177,7 +200,7 @@ __global__ void __launch_bounds__(kThreads)
     BackwardDqKernel(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
                      int64_t ldv, const float* lse, const float* delta, const float* dout,
                      const Tile* tiles, int heads, int group, int d, float scale, float* dq) {
-  constexpr int kPitch = kDim + 1;
+  constexpr int kPitch = kRowPitch<kDim>;
   extern __shared__ float shared[];
   float* qs = shared;
   float* dos = qs + kTile * kPitch;
@@ -235,15 +258,16 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// One key tile of one kv head: dk and dv summed over the group's query heads and every
-// query tile at or after the key tile.
+// One key tile of one query head h: its contributions to dk and dv, summed over every query
+// tile at or after the key tile, written to dk_out/dv_out (strides ld_dk, ld_dv) at column
+// out_col_per_head · h. The tiles are read in reverse order (see AttentionPlan).
 template <int kDim>
 __global__ void __launch_bounds__(kThreads)
     BackwardDkvKernel(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
                       int64_t ldv, const float* lse, const float* delta, const float* dout,
-                      const Tile* tiles, int heads, int group, int d, float scale, float* dk,
-                      float* dv) {
-  constexpr int kPitch = kDim + 1;
+                      const Tile* tiles, int heads, int group, int d, float scale, float* dk_out,
+                      int64_t ld_dk, float* dv_out, int64_t ld_dv, int out_col_per_head) {
+  constexpr int kPitch = kRowPitch<kDim>;
   extern __shared__ float shared[];
   float* ks = shared;
   float* vs = ks + kTile * kPitch;
@@ -252,53 +276,51 @@ __global__ void __launch_bounds__(kThreads)
   float* pt = dos + kTile * kPitch;          // [key][query]
   float* dst = pt + kTile * kScorePitch;     // [key][query]
   float* stats = dst + kTile * kScorePitch;  // lse then delta of the query tile
-  const Tile t = tiles[blockIdx.x];
-  const int g = blockIdx.y;
+  const Tile t = tiles[gridDim.x - 1 - blockIdx.x];
+  const int h = blockIdx.y, g = h / group;
   const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
   const int64_t ldo = static_cast<int64_t>(heads) * d;
   LoadRows<kDim>(k, ldk, static_cast<int64_t>(g) * d, t, d, ks);
   LoadRows<kDim>(v, ldv, static_cast<int64_t>(g) * d, t, d, vs);
   float dk_acc[4][kDim / 16] = {}, dv_acc[4][kDim / 16] = {};
-  for (int h = g * group; h < (g + 1) * group; ++h) {
-    for (int i0 = t.t0; i0 < t.len; i0 += kTile) {
-      __syncthreads();
-      const Tile queries{t.start, t.len, i0, 0};
-      LoadRows<kDim>(q, ldq, static_cast<int64_t>(h) * d, queries, d, qs);
-      LoadRows<kDim>(dout, ldo, static_cast<int64_t>(h) * d, queries, d, dos);
-      if (threadIdx.x < kTile) {
-        const int i = i0 + threadIdx.x;
-        const int64_t row = t.start + static_cast<int64_t>(min(i, t.len - 1));
-        stats[threadIdx.x] = lse[row * heads + h];
-        stats[kTile + threadIdx.x] = delta[row * heads + h];
-      }
-      __syncthreads();
-      float s[4][4], dp[4][4];
-      TileDot<kDim>(ks, qs, s);  // s[key r][query c]
-      TileDot<kDim>(vs, dos, dp);
-#pragma unroll
-      for (int r = 0; r < 4; ++r) {
-        const int j = t.t0 + ty + 16 * r;
-#pragma unroll
-        for (int c = 0; c < 4; ++c) {
-          const int qi = tx + 16 * c, i = i0 + qi;
-          const bool keep = j <= i && i < t.len && j < t.len;
-          const float p = keep ? expf(s[r][c] * scale - stats[qi]) : 0.0f;
-          pt[(ty + 16 * r) * kScorePitch + qi] = p;
-          dst[(ty + 16 * r) * kScorePitch + qi] = p * (dp[r][c] - stats[kTile + qi]) * scale;
-        }
-      }
-      __syncthreads();
-      AccumulateProduct<kDim>(pt, dos, dv_acc);
-      AccumulateProduct<kDim>(dst, qs, dk_acc);
+  for (int i0 = t.t0; i0 < t.len; i0 += kTile) {
+    __syncthreads();
+    const Tile queries{t.start, t.len, i0, 0};
+    LoadRows<kDim>(q, ldq, static_cast<int64_t>(h) * d, queries, d, qs);
+    LoadRows<kDim>(dout, ldo, static_cast<int64_t>(h) * d, queries, d, dos);
+    if (threadIdx.x < kTile) {
+      const int i = i0 + threadIdx.x;
+      const int64_t row = t.start + static_cast<int64_t>(min(i, t.len - 1));
+      stats[threadIdx.x] = lse[row * heads + h];
+      stats[kTile + threadIdx.x] = delta[row * heads + h];
     }
+    __syncthreads();
+    float s[4][4], dp[4][4];
+    TileDot<kDim>(ks, qs, s);  // s[key r][query c]
+    TileDot<kDim>(vs, dos, dp);
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int j = t.t0 + ty + 16 * r;
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const int qi = tx + 16 * c, i = i0 + qi;
+        const bool keep = j <= i && i < t.len && j < t.len;
+        const float p = keep ? expf(s[r][c] * scale - stats[qi]) : 0.0f;
+        pt[(ty + 16 * r) * kScorePitch + qi] = p;
+        dst[(ty + 16 * r) * kScorePitch + qi] = p * (dp[r][c] - stats[kTile + qi]) * scale;
+      }
+    }
+    __syncthreads();
+    AccumulateProduct<kDim>(pt, dos, dv_acc);
+    AccumulateProduct<kDim>(dst, qs, dk_acc);
   }
 #pragma unroll
   for (int r = 0; r < 4; ++r) {
     const int j = t.t0 + ty + 16 * r;
     if (j >= t.len) continue;
     const int64_t row = t.start + static_cast<int64_t>(j);
-    float* dko = dk + row * ldk + static_cast<int64_t>(g) * d;
-    float* dvo = dv + row * ldv + static_cast<int64_t>(g) * d;
+    float* dko = dk_out + row * ld_dk + static_cast<int64_t>(h) * out_col_per_head;
+    float* dvo = dv_out + row * ld_dv + static_cast<int64_t>(h) * out_col_per_head;
 #pragma unroll
     for (int c = 0; c < kDim / 16; ++c) {
       const int col = tx + 16 * c;
@@ -307,6 +329,29 @@ __global__ void __launch_bounds__(kThreads)
         dvo[col] = dv_acc[r][c];
       }
     }
+  }
+}
+
+// dk[row, g·d + c] = Σ over the group's heads h (in order) of part[row, h·d + c]; the same
+// for dv. One thread per (row, g, c).
+__global__ void SumGroupHeadsKernel(const float* dk_part, const float* dv_part, int64_t rows,
+                                    int kv_heads, int group, int d, float* dk, int64_t ldk,
+                                    float* dv, int64_t ldv) {
+  const int64_t width = static_cast<int64_t>(kv_heads) * d;
+  const int64_t total = rows * width;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t row = i / width, col = i % width;  // col = g·d + c
+    const int64_t g = col / d, c = col % d;
+    const float* kp = dk_part + row * width * group + g * group * d + c;
+    const float* vp = dv_part + row * width * group + g * group * d + c;
+    float k_sum = 0, v_sum = 0;
+    for (int h = 0; h < group; ++h) {
+      k_sum += kp[h * d];
+      v_sum += vp[h * d];
+    }
+    dk[row * ldk + col] = k_sum;
+    dv[row * ldv + col] = v_sum;
   }
 }
 
@@ -412,7 +457,7 @@ template <int kDim>
 void Forward(const CudaContext& ctx, const float* q, int ldq, const float* k, int ldk,
              const float* v, int ldv, const AttentionPlan& tiles, const AttentionShape& shape,
              float* out, float* lse) {
-  const size_t bytes = (3 * kTile * (kDim + 1) + kTile * kScorePitch) * sizeof(float);
+  const size_t bytes = (3 * kTile * kRowPitch<kDim> + kTile * kScorePitch) * sizeof(float);
   AllowSharedMemory<ForwardKernel<kDim>>(bytes);
   ForwardKernel<kDim><<<dim3(tiles.num_tiles(), shape.heads), kThreads, bytes, ctx.stream()>>>(
       q, ldq, k, ldk, v, ldv, reinterpret_cast<const Tile*>(tiles.tiles()), shape.heads,
@@ -427,7 +472,7 @@ void Backward(const CudaContext& ctx, const float* q, int ldq, const float* k, i
               float* dv) {
   const int group = shape.heads / shape.kv_heads;
   const float scale = static_cast<float>(shape.scale);
-  const size_t dq_bytes = (4 * kTile * (kDim + 1) + kTile * kScorePitch) * sizeof(float);
+  const size_t dq_bytes = (4 * kTile * kRowPitch<kDim> + kTile * kScorePitch) * sizeof(float);
   AllowSharedMemory<BackwardDqKernel<kDim>>(dq_bytes);
   BackwardDqKernel<kDim>
       <<<dim3(tiles.num_tiles(), shape.heads), kThreads, dq_bytes, ctx.stream()>>>(
@@ -435,12 +480,29 @@ void Backward(const CudaContext& ctx, const float* q, int ldq, const float* k, i
           shape.heads, group, shape.head_dim, scale, dq);
   LIGHTRL_CUDA_CHECK_LAUNCH();
   const size_t dkv_bytes =
-      (4 * kTile * (kDim + 1) + 2 * kTile * kScorePitch + 2 * kTile) * sizeof(float);
+      (4 * kTile * kRowPitch<kDim> + 2 * kTile * kScorePitch + 2 * kTile) * sizeof(float);
   AllowSharedMemory<BackwardDkvKernel<kDim>>(dkv_bytes);
-  BackwardDkvKernel<kDim>
-      <<<dim3(tiles.num_tiles(), shape.kv_heads), kThreads, dkv_bytes, ctx.stream()>>>(
-          q, ldq, k, ldk, v, ldv, lse, delta, dout, reinterpret_cast<const Tile*>(tiles.tiles()),
-          shape.heads, group, shape.head_dim, scale, dk, dv);
+  const dim3 grid(tiles.num_tiles(), shape.heads);
+  const Tile* plan = reinterpret_cast<const Tile*>(tiles.tiles());
+  if (group == 1) {  // one query head per kv head: straight into dk, dv
+    BackwardDkvKernel<kDim><<<grid, kThreads, dkv_bytes, ctx.stream()>>>(
+        q, ldq, k, ldk, v, ldv, lse, delta, dout, plan, shape.heads, group, shape.head_dim, scale,
+        dk, ldk, dv, ldv, shape.head_dim);
+    LIGHTRL_CUDA_CHECK_LAUNCH();
+    return;
+  }
+  // Each query head's part, then the group's sum in a fixed order (no atomics).
+  const int64_t rows = tiles.num_rows(), width = static_cast<int64_t>(shape.heads) * shape.head_dim;
+  Scratch<float> parts(ctx, 2 * rows * width);
+  float* dk_part = parts.data();
+  float* dv_part = dk_part + rows * width;
+  BackwardDkvKernel<kDim><<<grid, kThreads, dkv_bytes, ctx.stream()>>>(
+      q, ldq, k, ldk, v, ldv, lse, delta, dout, plan, shape.heads, group, shape.head_dim, scale,
+      dk_part, width, dv_part, width, shape.head_dim);
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+  const int64_t outputs = rows * shape.kv_heads * shape.head_dim;
+  SumGroupHeadsKernel<<<internal::GridFor(outputs, 256), 256, 0, ctx.stream()>>>(
+      dk_part, dv_part, rows, shape.kv_heads, group, shape.head_dim, dk, ldk, dv, ldv);
   LIGHTRL_CUDA_CHECK_LAUNCH();
 }
 
@@ -453,6 +515,11 @@ AttentionPlan::AttentionPlan(const CudaContext& ctx, std::span<const int32_t> se
     const int len = seq_offsets[s + 1] - seq_offsets[s];
     for (int t0 = 0; t0 < len; t0 += kTile) tiles.push_back({seq_offsets[s], len, t0, 0});
   }
+  // Longest first: the forward and dq kernels' work grows with t0, the dk/dv kernel's with
+  // the rows after t0 (it reads the tiles in reverse), so the blocks that finish last are
+  // short ones.
+  std::stable_sort(tiles.begin(), tiles.end(),
+                   [](const Tile& a, const Tile& b) { return a.t0 > b.t0; });
   num_tiles_ = static_cast<int>(tiles.size());
   num_rows_ = seq_offsets.empty() ? 0 : seq_offsets.back();
   tiles_.MustResize(4 * tiles.size());

@@ -3,8 +3,9 @@
 //
 // Training: flash-style tiling (64 queries × 64 keys per step, online softmax, no [N × N]
 // matrix in memory); the backward recomputes the probabilities from the kept lse and runs
-// one kernel for dq (per query tile) and one for dk/dv (per key tile, summing the query
-// heads of its group inside the CTA), so every gradient is written once, without atomics.
+// one kernel for dq (per query tile and head) and one for dk/dv (per key tile and query
+// head; with grouped queries each head's part goes to scratch and a second pass sums the
+// group in a fixed order), so every gradient is written once, without atomics.
 // Decoding: a KV cache of fixed capacity per slot; each new row is stored at its position
 // and attends over the slot's cached rows.
 // Head dims up to kMaxCudaAttentionHeadDim. Thread-safety: see device.h.

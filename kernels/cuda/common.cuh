@@ -4,6 +4,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
@@ -71,6 +72,26 @@ template <typename Body>
 void ForEachIndex(const CudaContext& ctx, int64_t n, Body body) {
   if (n <= 0) return;
   ForEachIndexKernel<<<GridFor(n, 256), 256, 0, ctx.stream()>>>(n, body);
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+}
+
+// Runs body(r, c) for r < rows, c < cols on ctx's stream: 256-thread blocks stride over the
+// columns (x) and the rows (y), so no element index is divided back into (r, c).
+template <typename Body>
+__global__ void ForEachRowColumnKernel(int rows, int cols, Body body) {
+  for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
+      body(static_cast<int64_t>(r), static_cast<int64_t>(c));
+    }
+  }
+}
+
+template <typename Body>
+void ForEachRowColumn(const CudaContext& ctx, int rows, int cols, Body body) {
+  if (rows <= 0 || cols <= 0) return;
+  const dim3 grid(static_cast<unsigned>(std::min((cols + 255) / 256, 4096)),
+                  static_cast<unsigned>(std::min(rows, 65535)));
+  ForEachRowColumnKernel<<<grid, 256, 0, ctx.stream()>>>(rows, cols, body);
   LIGHTRL_CUDA_CHECK_LAUNCH();
 }
 

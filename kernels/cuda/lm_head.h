@@ -7,11 +7,14 @@
 // per-row running (max, Σexp, Σexp·(l − max)), which gives the log-sum-exp and the entropy
 // at the end. The backward recomputes each tile × chunk, turns it into d(logits) in place
 // and runs two GEMMs (into dhidden and dweight). Extra device memory is LmHeadScratchBytes(),
-// independent of the vocabulary; with the default tiles it is 256 MiB at most.
+// independent of the vocabulary; with the default tiles and dim 1,024 it is at most 256 MiB
+// (FP32), 416 MiB (bf16) or 632 MiB (bf16x3, which keeps the split operands and gradient).
 //
-// Precision: kFp32 (the FP32 head: FP32 weights, hidden rows and arithmetic) or kBf16 (the
-// GEMM inputs rounded to bf16; the log-softmax stays FP32). In bf16 mode the weight's bf16
-// copy is used when the Matrix carries one.
+// Precision (gemm.h): kBf16x3 (the FP32 head on tensor cores: FP32 weights and hidden rows,
+// each split into bf16 hi + lo, products within a few 1e-6 of FP32), kFp32 (plain FP32
+// arithmetic, no tensor cores) or kBf16 (the GEMM inputs rounded to bf16). The log-softmax
+// is FP32 in every mode. In bf16 mode the weight's bf16 copy is used when the Matrix carries
+// one.// LmHeadLogits runs the same per-tile, per-chunk products as the fused forward.
 // Thread-safety: see device.h.
 #ifndef LIGHTRL_KERNELS_CUDA_LM_HEAD_H_
 #define LIGHTRL_KERNELS_CUDA_LM_HEAD_H_
@@ -52,7 +55,7 @@ void LmHeadBackward(const CudaContext& ctx, const float* hidden, int rows, int d
 void LmHeadLogits(const CudaContext& ctx, const float* hidden, int rows, int dim,
                   const Matrix& weight, int vocab, const LmHeadOptions& options, float* logits);
 
-// The unfused reference path: logits by one GEMM into logits [rows, vocab] (caller-owned),
+// The unfused reference path: logits (LmHeadLogits) into logits [rows, vocab] (caller-owned),
 // then a separate log-softmax pass into logsoftmax [rows, vocab], then the target's entry
 // and the entropy. For tests and the benchmark's baseline.
 void LmHeadUnfused(const CudaContext& ctx, const float* hidden, int rows, int dim,

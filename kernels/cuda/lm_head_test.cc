@@ -1,6 +1,7 @@
 // The fused GPU LM head against the CPU reference (kernels/lm_head.h): log-probs, entropy
-// and lse over several row tiles and vocabulary chunks, the backward, the bf16 head, the
-// unfused path, and scratch that does not grow with the vocabulary.
+// and lse over several row tiles and vocabulary chunks, the backward and the materialized
+// logits, for the FP32 head's two GEMM modes (plain FP32 and bf16x3); the bf16 head; the
+// unfused path; and scratch that does not grow with the vocabulary.
 #include "kernels/cuda/lm_head.h"
 
 #include <gtest/gtest.h>
@@ -57,42 +58,65 @@ class LmHeadTest : public GpuTest {
   }
 };
 
-TEST_F(LmHeadTest, ForwardAndBackwardMatchCpuAcrossTilesAndChunks) {
+TEST_F(LmHeadTest, Fp32HeadMatchesCpuAcrossTilesAndChunks) {
   const Problem p = MakeProblem(300, 64, 5000, 1);
-  for (double temperature : {1.0, 0.7}) {
-    kernels::LmHeadOptions cpu_options;
-    cpu_options.inv_temperature = 1.0 / temperature;
-    std::vector<float> logprob, entropy, lse, dhidden, dweight;
-    Cpu(p, cpu_options, &logprob, &entropy, &lse, &dhidden, &dweight);
+  struct Mode {
+    GemmPrecision precision;
+    double logprob_abs, grad_relative, logits_relative;
+  };
+  // bf16x3 keeps 16 mantissa bits per operand: a logit (up to ~20 here) moves by ~1e-5 of
+  // its size, a log-prob by up to ~2e-4 (plain FP32 2e-5; bf16 ~1e-2).
+  for (const Mode mode : {Mode{GemmPrecision::kFp32, 2e-5, 1e-5, 1e-6},
+                          Mode{GemmPrecision::kBf16x3, 3e-4, 1e-4, 2e-5}}) {
+    for (double temperature : {1.0, 0.7}) {
+      SCOPED_TRACE("precision " + std::to_string(static_cast<int>(mode.precision)) + " T " +
+                   std::to_string(temperature));
+      kernels::LmHeadOptions cpu_options;
+      cpu_options.inv_temperature = 1.0 / temperature;
+      std::vector<float> logprob, entropy, lse, dhidden, dweight;
+      Cpu(p, cpu_options, &logprob, &entropy, &lse, &dhidden, &dweight);
 
-    LmHeadOptions options{.row_tile = 128, .vocab_chunk = 1024, .inv_temperature = 1 / temperature};
-    auto hidden = Upload(p.hidden);
-    auto weight = Upload(p.weight);
-    auto targets = Upload(p.targets);
-    auto d_logprob = Output(p.rows);
-    auto d_entropy = Output(p.rows);
-    auto d_lse = Output(p.rows);
-    const Matrix w{weight.data(), p.dim, nullptr};
-    LmHeadForward(ctx(), hidden.data(), p.rows, p.dim, w, p.vocab, targets.data(), options,
-                  d_logprob.data(), d_entropy.data(), d_lse.data());
-    EXPECT_LT(testing::MaxAbsDiff(d_logprob.Download(), logprob), 2e-5) << "T " << temperature;
-    EXPECT_LT(testing::MaxAbsDiff(d_entropy.Download(), entropy), 2e-5);
-    EXPECT_LT(testing::MaxAbsDiff(d_lse.Download(), lse), 2e-5);
-    testing::ExpectClean(d_logprob, "logprob");
-    testing::ExpectClean(d_entropy, "entropy");
-    testing::ExpectClean(d_lse, "lse");
+      LmHeadOptions options{.row_tile = 128,
+                            .vocab_chunk = 1024,
+                            .inv_temperature = 1 / temperature,
+                            .precision = mode.precision};
+      auto hidden = Upload(p.hidden);
+      auto weight = Upload(p.weight);
+      auto targets = Upload(p.targets);
+      auto d_logprob = Output(p.rows);
+      auto d_entropy = Output(p.rows);
+      auto d_lse = Output(p.rows);
+      const Matrix w{weight.data(), p.dim, nullptr};
+      LmHeadForward(ctx(), hidden.data(), p.rows, p.dim, w, p.vocab, targets.data(), options,
+                    d_logprob.data(), d_entropy.data(), d_lse.data());
+      EXPECT_LT(testing::MaxAbsDiff(d_logprob.Download(), logprob), mode.logprob_abs);
+      EXPECT_LT(testing::MaxAbsDiff(d_entropy.Download(), entropy), mode.logprob_abs);
+      EXPECT_LT(testing::MaxAbsDiff(d_lse.Download(), lse), mode.logprob_abs);
+      testing::ExpectClean(d_logprob, "logprob");
+      testing::ExpectClean(d_entropy, "entropy");
+      testing::ExpectClean(d_lse, "lse");
 
-    auto dlogprob = Upload(p.dlogprob);
-    auto dentropy = Upload(p.dentropy);
-    auto d_dhidden = Output(p.hidden.size());
-    auto d_dweight = Upload(std::vector<float>(p.weight.size(), 0.25f));
-    LmHeadBackward(ctx(), hidden.data(), p.rows, p.dim, w, p.vocab, targets.data(), options,
-                   d_lse.data(), d_entropy.data(), dlogprob.data(), dentropy.data(),
-                   d_dhidden.data(), d_dweight.data());
-    EXPECT_LT(RelativeError(d_dhidden.Download(), dhidden), 1e-5);
-    EXPECT_LT(RelativeError(d_dweight.Download(), dweight), 1e-5);
-    testing::ExpectClean(d_dhidden, "dhidden");
-    testing::ExpectClean(d_dweight, "dweight");
+      auto dlogprob = Upload(p.dlogprob);
+      auto dentropy = Upload(p.dentropy);
+      auto d_dhidden = Output(p.hidden.size());
+      auto d_dweight = Upload(std::vector<float>(p.weight.size(), 0.25f));
+      LmHeadBackward(ctx(), hidden.data(), p.rows, p.dim, w, p.vocab, targets.data(), options,
+                     d_lse.data(), d_entropy.data(), dlogprob.data(), dentropy.data(),
+                     d_dhidden.data(), d_dweight.data());
+      EXPECT_LT(RelativeError(d_dhidden.Download(), dhidden), mode.grad_relative);
+      EXPECT_LT(RelativeError(d_dweight.Download(), dweight), mode.grad_relative);
+      testing::ExpectClean(d_dhidden, "dhidden");
+      testing::ExpectClean(d_dweight, "dweight");
+
+      std::vector<float> cpu_logits(static_cast<size_t>(p.rows) * p.vocab);
+      std::vector<float> scratch(kernels::LmHeadScratchSize(cpu_options, p.dim));
+      kernels::LmHeadLogits(p.hidden.data(), p.rows, p.dim, p.weight.data(), p.vocab, cpu_options,
+                            scratch.data(), cpu_logits.data());
+      auto logits = Output(cpu_logits.size());
+      LmHeadLogits(ctx(), hidden.data(), p.rows, p.dim, w, p.vocab, options, logits.data());
+      EXPECT_LT(RelativeError(logits.Download(), cpu_logits), mode.logits_relative);
+      testing::ExpectClean(logits, "logits");
+    }
   }
 }
 

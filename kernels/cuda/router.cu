@@ -208,20 +208,32 @@ void DispatchByExpert(const CudaContext& ctx, const int32_t* indices, int pairs,
   LIGHTRL_CUDA_CHECK_LAUNCH();
 }
 
+namespace {
+
+template <typename T>
+void GatherRowsForExperts(const CudaContext& ctx, const T* x, int rows, int top_k, int hidden,
+                          const int32_t* slot_position, T* gathered) {
+  internal::ForEachRowColumn(ctx, rows * top_k, hidden, [=] __device__(int64_t p, int64_t c) {
+    gathered[static_cast<int64_t>(slot_position[p]) * hidden + c] = x[(p / top_k) * hidden + c];
+  });
+}
+
+}  // namespace
+
 void GatherForExperts(const CudaContext& ctx, const float* x, int rows, int top_k, int hidden,
                       const int32_t* slot_position, float* gathered) {
-  internal::ForEachIndex(
-      ctx, static_cast<int64_t>(rows) * top_k * hidden, [=] __device__(int64_t i) {
-        const int64_t p = i / hidden, c = i % hidden;
-        gathered[static_cast<int64_t>(slot_position[p]) * hidden + c] = x[(p / top_k) * hidden + c];
-      });
+  GatherRowsForExperts(ctx, x, rows, top_k, hidden, slot_position, gathered);
+}
+
+void GatherForExperts(const CudaContext& ctx, const bf16* x, int rows, int top_k, int hidden,
+                      const int32_t* slot_position, bf16* gathered) {
+  GatherRowsForExperts(ctx, x, rows, top_k, hidden, slot_position, gathered);
 }
 
 void CombineExperts(const CudaContext& ctx, const float* expert_out, const int32_t* slot_position,
                     const int32_t* indices, const float* weights, int rows, int top_k, int hidden,
                     float* z) {
-  internal::ForEachIndex(ctx, static_cast<int64_t>(rows) * hidden, [=] __device__(int64_t i) {
-    const int64_t r = i / hidden, c = i % hidden;
+  internal::ForEachRowColumn(ctx, rows, hidden, [=] __device__(int64_t r, int64_t c) {
     const int64_t first = r * top_k;
     float sum = 0;
     int previous = -1;
@@ -235,7 +247,7 @@ void CombineExperts(const CudaContext& ctx, const float* expert_out, const int32
       sum += expert_out[static_cast<int64_t>(slot_position[first + pick]) * hidden + c] *
              weights[first + pick];
     }
-    z[i] = sum;
+    z[r * hidden + c] = sum;
   });
 }
 
@@ -252,13 +264,12 @@ void CombineExpertsBackward(const CudaContext& ctx, const float* dz, const float
 void GatherForExpertsBackward(const CudaContext& ctx, const float* d_gathered,
                               const int32_t* slot_position, int rows, int top_k, int hidden,
                               float* dx) {
-  internal::ForEachIndex(ctx, static_cast<int64_t>(rows) * hidden, [=] __device__(int64_t i) {
-    const int64_t r = i / hidden, c = i % hidden;
-    float sum = dx[i];
+  internal::ForEachRowColumn(ctx, rows, hidden, [=] __device__(int64_t r, int64_t c) {
+    float sum = dx[r * hidden + c];
     for (int s = 0; s < top_k; ++s) {
       sum += d_gathered[static_cast<int64_t>(slot_position[r * top_k + s]) * hidden + c];
     }
-    dx[i] = sum;
+    dx[r * hidden + c] = sum;
   });
 }
 

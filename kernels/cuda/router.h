@@ -38,9 +38,11 @@ void RouterAccumulateStats(const CudaContext& ctx, const float* probs, const int
 void DispatchByExpert(const CudaContext& ctx, const int32_t* indices, int pairs, int experts,
                       int32_t* slot_position, int32_t* expert_offsets);
 
-// gathered[slot_position[p], :] = x[p / top_k, :].
+// gathered[slot_position[p], :] = x[p / top_k, :]; FP32, or bf16 (the bf16 trunk's copies).
 void GatherForExperts(const CudaContext& ctx, const float* x, int rows, int top_k, int hidden,
                       const int32_t* slot_position, float* gathered);
+void GatherForExperts(const CudaContext& ctx, const bf16* x, int rows, int top_k, int hidden,
+                      const int32_t* slot_position, bf16* gathered);
 
 // z[r, :] = Σ over the row's slots in ascending expert order of weights · expert_out[slot].
 void CombineExperts(const CudaContext& ctx, const float* expert_out, const int32_t* slot_position,

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/bf16.h"
+#include "kernels/cuda/gemm.h"
 #include "kernels/cuda/test_util.h"
 #include "kernels/router.h"
 
@@ -133,6 +135,16 @@ TEST_F(RouterTest, PermutationGatherAndCombineMatchTheMoeLayer) {
   GatherForExperts(ctx(), d_x.data(), rows, top_k, hidden, d_position.data(), d_gathered.data());
   EXPECT_EQ(d_gathered.Download(), gathered);
   testing::ExpectClean(d_gathered, "gathered");
+  // The bf16 gather moves the bf16 copies the same way.
+  auto x16 = Output<bf16>(x.size());
+  ConvertToBf16(ctx(), d_x.data(), 1, static_cast<int>(x.size()), 1, x16.data(), 1);
+  auto gathered16 = Output<bf16>(gathered.size());
+  GatherForExperts(ctx(), x16.data(), rows, top_k, hidden, d_position.data(), gathered16.data());
+  const std::vector<bf16> got16 = gathered16.Download();
+  testing::ExpectClean(gathered16, "gathered bf16");
+  for (size_t i = 0; i < gathered.size(); ++i) {
+    ASSERT_EQ(__bfloat162float(got16[i]), RoundToBf16(gathered[i])) << "element " << i;
+  }
   auto d_weights = Upload(weights);
   auto d_expert_out = Upload(expert_out);
   auto d_z = Output(z.size());
