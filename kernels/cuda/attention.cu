@@ -443,22 +443,12 @@ void CheckShape(const AttentionShape& shape) {
       << kMaxCudaAttentionHeadDim << ")";
 }
 
-template <auto kKernel>
-void AllowSharedMemory(size_t bytes) {
-  static const bool configured = [bytes] {
-    LIGHTRL_CUDA_CHECK(
-        cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-    return true;
-  }();
-  (void)configured;
-}
-
 template <int kDim>
 void Forward(const CudaContext& ctx, const float* q, int ldq, const float* k, int ldk,
              const float* v, int ldv, const AttentionPlan& tiles, const AttentionShape& shape,
              float* out, float* lse) {
   const size_t bytes = (3 * kTile * kRowPitch<kDim> + kTile * kScorePitch) * sizeof(float);
-  AllowSharedMemory<ForwardKernel<kDim>>(bytes);
+  internal::AllowSharedMemory<ForwardKernel<kDim>>(bytes);
   ForwardKernel<kDim><<<dim3(tiles.num_tiles(), shape.heads), kThreads, bytes, ctx.stream()>>>(
       q, ldq, k, ldk, v, ldv, reinterpret_cast<const Tile*>(tiles.tiles()), shape.heads,
       shape.heads / shape.kv_heads, shape.head_dim, static_cast<float>(shape.scale), out, lse);
@@ -473,7 +463,7 @@ void Backward(const CudaContext& ctx, const float* q, int ldq, const float* k, i
   const int group = shape.heads / shape.kv_heads;
   const float scale = static_cast<float>(shape.scale);
   const size_t dq_bytes = (4 * kTile * kRowPitch<kDim> + kTile * kScorePitch) * sizeof(float);
-  AllowSharedMemory<BackwardDqKernel<kDim>>(dq_bytes);
+  internal::AllowSharedMemory<BackwardDqKernel<kDim>>(dq_bytes);
   BackwardDqKernel<kDim>
       <<<dim3(tiles.num_tiles(), shape.heads), kThreads, dq_bytes, ctx.stream()>>>(
           q, ldq, k, ldk, v, ldv, lse, delta, dout, reinterpret_cast<const Tile*>(tiles.tiles()),
@@ -481,7 +471,7 @@ void Backward(const CudaContext& ctx, const float* q, int ldq, const float* k, i
   LIGHTRL_CUDA_CHECK_LAUNCH();
   const size_t dkv_bytes =
       (4 * kTile * kRowPitch<kDim> + 2 * kTile * kScorePitch + 2 * kTile) * sizeof(float);
-  AllowSharedMemory<BackwardDkvKernel<kDim>>(dkv_bytes);
+  internal::AllowSharedMemory<BackwardDkvKernel<kDim>>(dkv_bytes);
   const dim3 grid(tiles.num_tiles(), shape.heads);
   const Tile* plan = reinterpret_cast<const Tile*>(tiles.tiles());
   if (group == 1) {  // one query head per kv head: straight into dk, dv

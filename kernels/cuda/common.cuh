@@ -5,12 +5,29 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <limits>
 
 #include "kernels/cuda/device.h"
 
 namespace lightrl::kernels::cuda::internal {
+
+// Raises kKernel's dynamic shared memory limit to `bytes` on the calling thread's current
+// device, once per device: the attribute belongs to a device, and one process may drive
+// several GPUs (data-parallel training, one thread per GPU).
+template <auto kKernel>
+void AllowSharedMemory(size_t bytes) {
+  static std::atomic<uint64_t> configured_devices{0};  // bit d: device d is configured
+  int device = 0;
+  LIGHTRL_CUDA_CHECK(cudaGetDevice(&device));
+  CHECK(device >= 0 && device < 64) << "device index " << device;
+  const uint64_t bit = uint64_t{1} << device;
+  if (configured_devices.load(std::memory_order_acquire) & bit) return;
+  LIGHTRL_CUDA_CHECK(
+      cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  configured_devices.fetch_or(bit, std::memory_order_release);
+}
 
 inline constexpr int kWarp = 32;
 

@@ -449,12 +449,7 @@ void LaunchOutput(const CudaContext& ctx, dim3 grid, const View& a, const View& 
                   const OutView& out, int dir, const BlockEntry* blocks, const float* decay,
                   const LightningShape& shape, const float* kv) {
   constexpr size_t kBytes = OutputTiles<kDim>::kFloats * sizeof(float);
-  static const bool configured = [] {
-    LIGHTRL_CUDA_CHECK(cudaFuncSetAttribute(BlockOutputKernel<kDim, kTransposedState>,
-                                            cudaFuncAttributeMaxDynamicSharedMemorySize, kBytes));
-    return true;
-  }();
-  (void)configured;
+  internal::AllowSharedMemory<BlockOutputKernel<kDim, kTransposedState>>(kBytes);
   BlockOutputKernel<kDim, kTransposedState><<<grid, kThreads, kBytes, ctx.stream()>>>(
       a, b, c, out, dir, blocks, decay, shape.block, shape.dim, shape.heads, kv);
   LIGHTRL_CUDA_CHECK_LAUNCH();
