@@ -59,26 +59,35 @@ TEST(DataParallelPolicyTest, NeedsTwoDistinctDevices) {
 }
 
 // One training step through the Policy interface: forward, a fixed per-token gradient,
-// backward, clip and step. Returns the forward's log-probs.
-std::vector<float> Step(model::Policy& policy, const model::PackedBatch& batch) {
+// backward, clip and step.
+struct StepResult {
+  std::vector<float> logprobs;  // of the forward, before the update
+  double grad_norm = 0;         // of the whole batch's gradient, before clipping
+};
+
+StepResult Step(model::Policy& policy, const model::PackedBatch& batch) {
   auto out = policy.Forward(batch);
   CHECK_OK(out.status());
   policy.ZeroGrad();
   std::vector<float> d(batch.num_tokens());
   for (size_t j = 0; j < d.size(); ++j) d[j] = -0.05f * static_cast<float>(1 + j % 3);
   CHECK_OK(policy.Backward(d));
-  policy.ClipAndStep(1.0);
-  return out->logprobs;
+  return {out->logprobs, policy.ClipAndStep(1.0)};
 }
 
 TEST(DataParallelPolicyTest, TwoGpusTrainLikeOneAndStayIdentical) {
   std::string why;
   const int gpus = kernels::cuda::DeviceCount(&why);
   if (gpus < 2) GTEST_SKIP() << "needs two GPUs, found " << gpus << " " << why;
-  const model::ModelConfig config = model::testing::TinyHybridConfig();
+  model::ModelConfig config = model::testing::TinyHybridConfig();
+  // The MoE balancing loss is not a sum over sequences: each replica's shard has its own
+  // (data_parallel_policy.h). Without it the two runs differ by summation order only.
+  config.router_aux_loss_coef = 0;
   model::PolicyOptions options;
   options.backend = model::Backend::kCuda;
-  options.precision = model::Precision{};  // FP32: differences are reduction order only
+  // FP32 throughout (plain FP32 head products too): the two runs differ by summation order.
+  options.precision = model::Precision{};
+  options.plain_fp32_head_gemm = true;
   const int64_t devices[] = {0, 1};
   auto parallel = CreateDataParallelPolicy(config, options, devices);
   ASSERT_TRUE(parallel.ok()) << parallel.status();
@@ -91,13 +100,21 @@ TEST(DataParallelPolicyTest, TwoGpusTrainLikeOneAndStayIdentical) {
   const model::PackedBatch batch =
       model::testing::RandomBatch({9, 14, 3, 20, 6, 11, 5}, 2, config.vocab_size, 8);
   for (int step = 0; step < 3; ++step) {
-    const std::vector<float> a = Step(**parallel, batch), b = Step(**single, batch);
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t j = 0; j < a.size(); ++j) EXPECT_NEAR(a[j], b[j], 1e-5) << "token " << j;
+    const StepResult a = Step(**parallel, batch), b = Step(**single, batch);
+    ASSERT_EQ(a.logprobs.size(), b.logprobs.size());
+    if (step == 0) {  // Same weights: same outputs and the same summed gradient.
+      for (size_t j = 0; j < a.logprobs.size(); ++j) {
+        EXPECT_NEAR(a.logprobs[j], b.logprobs[j], 1e-5) << "token " << j;
+      }
+      EXPECT_NEAR(a.grad_norm, b.grad_norm, 1e-4 * b.grad_norm);
+    }
     const std::vector<uint64_t> digests = ReplicaDigests(**parallel);
     ASSERT_EQ(digests.size(), 2u);
     EXPECT_EQ(digests[0], digests[1]) << "the replicas diverged after step " << step;
   }
+  // AdamW (eps 1e-15) turns tiny gradient differences into full-size steps for weights
+  // whose gradient is near zero, so three steps are compared against the distance moved
+  // (2 × H100: 1.6e-6; with the balancing loss on, 3.1e-3).
   const auto& p = (*parallel)->params();
   const auto& q = (*single)->params();
   double diff = 0, moved = 0;
@@ -108,7 +125,7 @@ TEST(DataParallelPolicyTest, TwoGpusTrainLikeOneAndStayIdentical) {
   ASSERT_GT(moved, 0);
   std::printf("two GPUs vs one after 3 steps: %.3g of the distance moved\n",
               std::sqrt(diff / moved));
-  EXPECT_LT(std::sqrt(diff / moved), 1e-3) << "two GPUs trained differently from one";
+  EXPECT_LT(std::sqrt(diff / moved), 1e-4) << "two GPUs trained differently from one";
   EXPECT_EQ((*parallel)->optimizer_step(), 3);
 }
 
