@@ -199,6 +199,8 @@ std::string_view BodyKindName(uint16_t which) {
       return "unimplemented";
     case W::ECHO:
       return "echo";
+    case W::WEIGHTS_NCCL_PULL:
+      return "weights_nccl_pull";
   }
   return "unknown";
 }

@@ -189,12 +189,19 @@ std::vector<std::pair<std::string, std::function<void(BodyBuilder)>>> AllKinds()
          std::vector<kj::byte> data(100, 7);
          b.initEcho().setPayload(kj::arrayPtr(data.data(), data.size()));
        }},
+      {"weights_nccl_pull",
+       [](BodyBuilder b) {
+         std::vector<kj::byte> id(128, 3);
+         auto pull = b.initWeightsNcclPull();
+         pull.setVersion(12);
+         pull.setNcclId(kj::arrayPtr(id.data(), id.size()));
+       }},
   };
 }
 
 TEST(CodecTest, EveryKindRoundTripsFieldForField) {
   auto kinds = AllKinds();
-  ASSERT_EQ(kinds.size(), static_cast<size_t>(proto::Envelope::Body::ECHO) + 1)
+  ASSERT_EQ(kinds.size(), static_cast<size_t>(proto::Envelope::Body::WEIGHTS_NCCL_PULL) + 1)
       << "a body kind has no round-trip case";
   for (auto& [name, fill] : kinds) {
     std::string before;
@@ -239,12 +246,9 @@ TEST(CodecTest, LargeRolloutSurvivesZeroCopyFrames) {
   EXPECT_EQ(got_logprobs, logprobs);
 }
 
-std::vector<zmq::message_t> ValidFrames() {
-  return MakeMessage(AllKinds()[0].second).TakeFrames();
-}
+std::vector<zmq::message_t> ValidFrames() { return MakeMessage(AllKinds()[0].second).TakeFrames(); }
 
-StatusOr<std::unique_ptr<IncomingMessage>> DecodeBytes(const std::string& bytes,
-                                                       DecodeError* error,
+StatusOr<std::unique_ptr<IncomingMessage>> DecodeBytes(const std::string& bytes, DecodeError* error,
                                                        CodecLimits limits = CodecLimits()) {
   std::vector<zmq::message_t> frames;
   frames.emplace_back(bytes.data(), bytes.size());
@@ -336,7 +340,8 @@ TEST(CodecTest, DecodesFramesAtUnalignedAddresses) {
   std::vector<char> storage(valid[0].size() + 1);
   std::memcpy(storage.data() + 1, valid[0].data(), valid[0].size());
   std::vector<zmq::message_t> frames;
-  frames.emplace_back(storage.data() + 1, valid[0].size(), [](void*, void*) {}, nullptr);
+  frames.emplace_back(
+      storage.data() + 1, valid[0].size(), [](void*, void*) {}, nullptr);
   ASSERT_NE(reinterpret_cast<uintptr_t>(frames[0].data()) % 8, 0u);
   DecodeError error;
   auto decoded = IncomingMessage::Decode(std::move(frames), CodecLimits(), &error);

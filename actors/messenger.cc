@@ -10,7 +10,7 @@
 namespace lightrl {
 namespace {
 
-constexpr size_t kKnownKinds = static_cast<size_t>(BodyKind::ECHO) + 1;
+constexpr size_t kKnownKinds = static_cast<size_t>(BodyKind::WEIGHTS_NCCL_PULL) + 1;
 constexpr size_t kMaxErrorTextBytes = 1024;
 
 int64_t NowUnixNanos() {
@@ -56,18 +56,18 @@ Messenger::Messenger(EventLoop* loop, std::unique_ptr<ZmqSocket> socket, Messeng
   const std::string& s = config_.name;
   for (size_t i = 0; i <= kKnownKinds; ++i) {
     std::string kind(BodyKindName(static_cast<uint16_t>(i)));
-    counters_->received[i] = metrics->GetCounter(
-        "lightrl_messages_received_total", "Messages decoded, by body kind.",
-        {{"socket", s}, {"kind", kind}});
-    counters_->sent[i] = metrics->GetCounter("lightrl_messages_sent_total",
-                                             "Messages sent, by body kind.",
-                                             {{"socket", s}, {"kind", kind}});
+    counters_->received[i] =
+        metrics->GetCounter("lightrl_messages_received_total", "Messages decoded, by body kind.",
+                            {{"socket", s}, {"kind", kind}});
+    counters_->sent[i] =
+        metrics->GetCounter("lightrl_messages_sent_total", "Messages sent, by body kind.",
+                            {{"socket", s}, {"kind", kind}});
     counters_->handler_errors[i] = metrics->GetCounter(
         "lightrl_handler_errors_total", "Messages whose fields could not be read by a handler.",
         {{"socket", s}, {"kind", kind}});
   }
-  counters_->bytes_received = metrics->GetCounter(
-      "lightrl_bytes_received_total", "Bytes of decoded messages.", {{"socket", s}});
+  counters_->bytes_received = metrics->GetCounter("lightrl_bytes_received_total",
+                                                  "Bytes of decoded messages.", {{"socket", s}});
   for (DecodeError e : {DecodeError::kEmpty, DecodeError::kTruncated, DecodeError::kOversized,
                         DecodeError::kGarbage, DecodeError::kVersionMismatch}) {
     counters_->decode_errors[e] = metrics->GetCounter(
@@ -249,8 +249,8 @@ void Messenger::Dispatch(std::unique_ptr<IncomingMessage> message) {
         return;
       }
     }
-    auto handler = which < kKnownKinds ? handlers_.find(static_cast<BodyKind>(which))
-                                       : handlers_.end();
+    auto handler =
+        which < kKnownKinds ? handlers_.find(static_cast<BodyKind>(which)) : handlers_.end();
     if (handler != handlers_.end()) {
       handler->second(*message);
       return;
@@ -261,8 +261,8 @@ void Messenger::Dispatch(std::unique_ptr<IncomingMessage> message) {
     Reply(*message, std::move(reply)).status().IgnoreError();
   } catch (const kj::Exception& e) {
     counters_->handler_errors[KindSlot(which)]->Increment();
-    std::string text = "malformed " + std::string(BodyKindName(which)) +
-                       " message: " + e.getDescription().cStr();
+    std::string text =
+        "malformed " + std::string(BodyKindName(which)) + " message: " + e.getDescription().cStr();
     LOG(WARNING) << config_.name << ": " << text;
     if (!IsTerminalKind(which)) ReplyError(*message, proto::RetryClass::FAILED, text);
   }

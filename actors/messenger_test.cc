@@ -209,7 +209,7 @@ TEST_P(MessengerTest, KindFromANewerPeerGetsUnimplementedEcho) {
   }
   auto reply = RawExchange(std::move(frames));
   ASSERT_TRUE(reply.ok()) << reply.status();
-  EXPECT_THAT(*reply, HasSubstr("unimplemented = (unknownKind = 17)"));
+  EXPECT_THAT(*reply, HasSubstr("unimplemented = (unknownKind = 18)"));
   EXPECT_THAT(*reply, HasSubstr("correlationId = 77"));
   EXPECT_THAT(metrics_.Render(),
               HasSubstr("lightrl_messages_received_total{socket=\"server\",kind=\"unknown\"} 1"));

@@ -1,8 +1,9 @@
 #include "actors/weights.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
-#include <unistd.h>
 
 #include "core/crc32c.h"
 #include "core/logging.h"
@@ -45,8 +46,8 @@ Status ValidateLayout(const std::vector<TensorLayout>& tensors, uint64_t byte_si
     if (element_bytes == 0) return InvalidArgumentError("tensor " + t.name + ": unknown dtype");
     if (elements * element_bytes != t.byte_size) {
       return InvalidArgumentError("tensor " + t.name + ": shape and dtype give " +
-                                  std::to_string(elements * element_bytes) + " bytes, layout says " +
-                                  std::to_string(t.byte_size));
+                                  std::to_string(elements * element_bytes) +
+                                  " bytes, layout says " + std::to_string(t.byte_size));
     }
     if (t.offset > byte_size || t.byte_size > byte_size - t.offset) {
       return InvalidArgumentError("tensor " + t.name + ": bytes [" + std::to_string(t.offset) +
@@ -92,6 +93,34 @@ WeightServer::WeightServer(WeightServerConfig config, std::string endpoint,
                                       "Weight bytes sent to rollout actors.");
   messenger_->Handle(BodyKind::WEIGHTS_CHUNK_REQUEST,
                      [this](const IncomingMessage& m) { OnChunkRequest(m); });
+  messenger_->Handle(BodyKind::WEIGHTS_NCCL_PULL,
+                     [this](const IncomingMessage& m) { OnNcclPull(m); });
+}
+
+void WeightServer::OnNcclPull(const IncomingMessage& message) {
+  if (!nccl_pulls_) {
+    messenger_->ReplyError(message, proto::RetryClass::FAILED,
+                           "this learner serves no NCCL pulls (its policy is not on a GPU, or "
+                           "the build has no NCCL)");
+    return;
+  }
+  auto pull = message.envelope().getBody().getWeightsNcclPull();
+  auto id = pull.getNcclId();
+  const std::string peer = message.peer();
+  const uint64_t request_id = message.envelope().getMessageId();
+  nccl_pulls_(pull.getVersion(), std::string(reinterpret_cast<const char*>(id.begin()), id.size()),
+              [this, peer, request_id](Status outcome) {
+                OutgoingMessage reply;
+                if (outcome.ok()) {
+                  reply.envelope().getBody().initAck().setDetail("sent over NCCL");
+                } else {
+                  auto error = reply.envelope().getBody().initError();
+                  error.setRetryClass(proto::RetryClass::FAILED);
+                  error.setMessage(outcome.ToString());
+                }
+                // A reply that cannot be sent shows up there as a timeout.
+                messenger_->Send(peer, std::move(reply), request_id).status().IgnoreError();
+              });
 }
 
 Status WeightServer::Publish(WeightsImage image) {
@@ -107,10 +136,12 @@ Status WeightServer::Publish(WeightsImage image) {
   return Status::Ok();
 }
 
-Status WeightServer::FillAnnounce(uint64_t version, proto::WeightsAnnounce::Builder announce) const {
+Status WeightServer::FillAnnounce(uint64_t version,
+                                  proto::WeightsAnnounce::Builder announce) const {
   auto it = std::find_if(versions_.begin(), versions_.end(),
                          [version](const WeightsImage& w) { return w.version == version; });
-  if (it == versions_.end()) return NotFoundError("version " + std::to_string(version) + " is not served");
+  if (it == versions_.end())
+    return NotFoundError("version " + std::to_string(version) + " is not served");
   announce.setVersion(it->version);
   announce.setByteSize(it->bytes->size());
   announce.setChecksum(it->checksum);
@@ -205,6 +236,24 @@ Status WeightFetcher::Connect(const std::string& endpoint) {
   return Status::Ok();
 }
 
+void WeightFetcher::RequestNcclPull(proto::WeightsAnnounce::Reader announce,
+                                    const std::string& nccl_id, std::chrono::milliseconds timeout,
+                                    std::function<void(Status)> done) {
+  Status connected = Connect(announce.getEndpoint());
+  if (!connected.ok()) {
+    done(connected);
+    return;
+  }
+  OutgoingMessage request;
+  auto pull = request.envelope().getBody().initWeightsNcclPull();
+  pull.setVersion(announce.getVersion());
+  pull.setNcclId(kj::arrayPtr(reinterpret_cast<const kj::byte*>(nccl_id.data()), nccl_id.size()));
+  messenger_->Request("", std::move(request), Millis(timeout.count()),
+                      [done = std::move(done)](StatusOr<std::unique_ptr<IncomingMessage>> reply) {
+                        done(reply.status());
+                      });
+}
+
 void WeightFetcher::Fetch(proto::WeightsAnnounce::Reader announce, Done done) {
   if (job_ != nullptr) {
     if (announce.getVersion() <= job_->image.version) {
@@ -267,12 +316,12 @@ void WeightFetcher::RequestChunk(uint64_t offset, uint32_t length, int attempt) 
   r.setVersion(job_->image.version);
   r.setOffset(offset);
   r.setLength(length);
-  messenger_->Request("", std::move(request), Millis(config_.request_timeout_ms),
-                      [this, serial, offset, length, attempt](
-                          StatusOr<std::unique_ptr<IncomingMessage>> outcome) {
-                        if (job_ == nullptr || job_->serial != serial) return;  // Superseded.
-                        OnChunk(offset, length, attempt, std::move(outcome));
-                      });
+  messenger_->Request(
+      "", std::move(request), Millis(config_.request_timeout_ms),
+      [this, serial, offset, length, attempt](StatusOr<std::unique_ptr<IncomingMessage>> outcome) {
+        if (job_ == nullptr || job_->serial != serial) return;  // Superseded.
+        OnChunk(offset, length, attempt, std::move(outcome));
+      });
 }
 
 Status WeightFetcher::AcceptChunk(uint64_t offset, uint32_t length,

@@ -5,6 +5,11 @@
 //   messages, and answers WeightsChunkRequest with WeightsChunk (data + CRC32C). A request for a
 //   version no longer kept, or a range outside the image, is answered Error(failed).
 //
+//   NCCL pulls (both on GPUs of one host): a rollout actor may instead send WeightsNcclPull;
+//   the server hands it to the handler the learner installed (ServeNcclPulls), which moves
+//   the version GPU to GPU and then answers, Ack or Error; without a handler the pull is
+//   answered Error(failed). The fetcher's RequestNcclPull is the rollout side's half.
+//
 //   WeightFetcher (rollout side): given an announce, requests chunks with up to `window`
 //   requests in flight, verifies each chunk's CRC32C (a bad chunk is requested again, up to
 //   `max_retries` times) and the whole image's CRC32C before handing it over. A fetch for a
@@ -14,6 +19,7 @@
 #ifndef LIGHTRL_ACTORS_WEIGHTS_H_
 #define LIGHTRL_ACTORS_WEIGHTS_H_
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -71,6 +77,13 @@ class WeightServer {
   // Writes the announce of `version` (must be servable). Errors: NotFound.
   Status FillAnnounce(uint64_t version, proto::WeightsAnnounce::Builder announce) const;
 
+  // Serves WeightsNcclPull: handler(version, nccl_id, reply) runs on the loop and must call
+  // reply exactly once, on the loop, with the transfer's outcome (Ok is answered Ack).
+  using NcclReply = std::function<void(Status)>;
+  using NcclPullHandler =
+      std::function<void(uint64_t version, const std::string& nccl_id, NcclReply reply)>;
+  void ServeNcclPulls(NcclPullHandler handler) { nccl_pulls_ = std::move(handler); }
+
   // The advertised endpoint (see AdvertisedEndpoint).
   const std::string& endpoint() const { return endpoint_; }
   uint64_t latest_version() const { return versions_.empty() ? 0 : versions_.back().version; }
@@ -79,8 +92,10 @@ class WeightServer {
   WeightServer(WeightServerConfig config, std::string endpoint,
                std::unique_ptr<Messenger> messenger, MetricsRegistry* metrics);
   void OnChunkRequest(const IncomingMessage& message);
+  void OnNcclPull(const IncomingMessage& message);
 
   WeightServerConfig config_;
+  NcclPullHandler nccl_pulls_;
   std::string endpoint_;
   std::unique_ptr<Messenger> messenger_;
   std::deque<WeightsImage> versions_;  // Oldest first.
@@ -90,8 +105,8 @@ class WeightServer {
 
 struct WeightFetcherConfig {
   std::string sender_id;
-  int window = 4;          // Chunk requests in flight.
-  int max_retries = 3;     // Per chunk, after a bad checksum or a timeout.
+  int window = 4;       // Chunk requests in flight.
+  int max_retries = 3;  // Per chunk, after a bad checksum or a timeout.
   int request_timeout_ms = 10000;
   uint64_t max_image_bytes = uint64_t{64} << 30;  // Larger announces are refused.
   CodecLimits limits;
@@ -111,6 +126,12 @@ class WeightFetcher {
   // whole image's checksum is wrong, Cancelled when superseded).
   void Fetch(proto::WeightsAnnounce::Reader announce, Done done);
   bool busy() const { return job_ != nullptr; }
+  // Asks the server of `announce` to send its version over NCCL into the communicator
+  // `nccl_id` (this side joins it as rank 1, elsewhere); `done` runs once, on the loop, with
+  // Ok when the server answers that the send completed, or the error (the server's,
+  // DeadlineExceeded after `timeout`, Unavailable when it cannot be reached).
+  void RequestNcclPull(proto::WeightsAnnounce::Reader announce, const std::string& nccl_id,
+                       std::chrono::milliseconds timeout, std::function<void(Status)> done);
 
  private:
   struct Job;

@@ -9,6 +9,7 @@
 
 #include "actors/actor.h"
 #include "core/crc32c.h"
+#include "core/logging.h"
 
 namespace lightrl {
 namespace {
@@ -37,7 +38,8 @@ class WeightsTest : public ::testing::Test {
           WeightServerConfig server_config;
           server_config.chunk_bytes = 256 * 1024;
           server_config.keep_versions = 2;
-          ASSIGN_OR_RETURN(server_, WeightServer::Create(context_, &loop, server_config, &metrics_));
+          ASSIGN_OR_RETURN(server_,
+                           WeightServer::Create(context_, &loop, server_config, &metrics_));
           WeightFetcherConfig fetcher_config;
           fetcher_config.sender_id = "rollout-0";
           fetcher_config.request_timeout_ms = 2000;
@@ -62,8 +64,8 @@ class WeightsTest : public ::testing::Test {
   }
 
   // Fetches `version` as announced by the server, with `edit` applied to the announce.
-  StatusOr<WeightsImage> Fetch(uint64_t version,
-                               const std::function<void(proto::WeightsAnnounce::Builder)>& edit = {}) {
+  StatusOr<WeightsImage> Fetch(
+      uint64_t version, const std::function<void(proto::WeightsAnnounce::Builder)>& edit = {}) {
     std::promise<StatusOr<WeightsImage>> result;
     EXPECT_TRUE(actor_
                     ->Post([&] {
@@ -135,14 +137,16 @@ TEST_F(WeightsTest, PublishRefusesOldVersionsAndBadLayouts) {
 
 TEST_F(WeightsTest, WrongWholeImageChecksumIsDataLoss) {
   ASSERT_TRUE(Publish(RandomImage(1, 100000, 1)).ok());
-  auto fetched = Fetch(1, [](proto::WeightsAnnounce::Builder a) { a.setChecksum(a.getChecksum() ^ 1); });
+  auto fetched =
+      Fetch(1, [](proto::WeightsAnnounce::Builder a) { a.setChecksum(a.getChecksum() ^ 1); });
   EXPECT_EQ(fetched.status().code(), StatusCode::kDataLoss);
 }
 
 // A server that answers every chunk request with corrupted data (or only the first time each).
 void InstallCorruptingServer(Messenger& server, const std::vector<uint8_t>& bytes, bool always) {
   auto seen = std::make_shared<std::set<uint64_t>>();
-  server.Handle(BodyKind::WEIGHTS_CHUNK_REQUEST, [&server, &bytes, always, seen](const IncomingMessage& m) {
+  server.Handle(BodyKind::WEIGHTS_CHUNK_REQUEST, [&server, &bytes, always,
+                                                  seen](const IncomingMessage& m) {
     auto request = m.envelope().getBody().getWeightsChunkRequest();
     uint64_t offset = request.getOffset();
     std::vector<uint8_t> data(bytes.begin() + offset, bytes.begin() + offset + request.getLength());
@@ -162,13 +166,15 @@ TEST_F(WeightsTest, ChunksWithABadChecksumAreRejectedAndRequestedAgain) {
   WeightsImage image = RandomImage(1, 200000, 9);  // 800 KB: 4 chunks of 256 KB.
   ASSERT_TRUE(Publish(image).ok());
   std::string fake_endpoint;
-  ASSERT_TRUE(actor_->Call([&] {
-    auto socket = ZmqSocket::Create(context_, SocketKind::kRouter, SocketOptions());
-    fake_endpoint = *(*socket)->Bind("tcp://127.0.0.1:0");
-    fake_ = std::make_unique<Messenger>(loop_, std::move(*socket),
-                                        MessengerConfig{"fake", "fake"}, nullptr);
-    InstallCorruptingServer(*fake_, *image.bytes, /*always=*/false);
-  }).ok());
+  ASSERT_TRUE(actor_
+                  ->Call([&] {
+                    auto socket = ZmqSocket::Create(context_, SocketKind::kRouter, SocketOptions());
+                    fake_endpoint = *(*socket)->Bind("tcp://127.0.0.1:0");
+                    fake_ = std::make_unique<Messenger>(loop_, std::move(*socket),
+                                                        MessengerConfig{"fake", "fake"}, nullptr);
+                    InstallCorruptingServer(*fake_, *image.bytes, /*always=*/false);
+                  })
+                  .ok());
   auto fetched = Fetch(1, [&](proto::WeightsAnnounce::Builder a) { a.setEndpoint(fake_endpoint); });
   ASSERT_TRUE(fetched.ok()) << fetched.status();
   EXPECT_EQ(*fetched->bytes, *image.bytes);
@@ -179,13 +185,15 @@ TEST_F(WeightsTest, ChunksThatStayCorruptFailTheFetch) {
   WeightsImage image = RandomImage(1, 60000, 9);  // One chunk.
   ASSERT_TRUE(Publish(image).ok());
   std::string fake_endpoint;
-  ASSERT_TRUE(actor_->Call([&] {
-    auto socket = ZmqSocket::Create(context_, SocketKind::kRouter, SocketOptions());
-    fake_endpoint = *(*socket)->Bind("tcp://127.0.0.1:0");
-    fake_ = std::make_unique<Messenger>(loop_, std::move(*socket),
-                                        MessengerConfig{"fake", "fake"}, nullptr);
-    InstallCorruptingServer(*fake_, *image.bytes, /*always=*/true);
-  }).ok());
+  ASSERT_TRUE(actor_
+                  ->Call([&] {
+                    auto socket = ZmqSocket::Create(context_, SocketKind::kRouter, SocketOptions());
+                    fake_endpoint = *(*socket)->Bind("tcp://127.0.0.1:0");
+                    fake_ = std::make_unique<Messenger>(loop_, std::move(*socket),
+                                                        MessengerConfig{"fake", "fake"}, nullptr);
+                    InstallCorruptingServer(*fake_, *image.bytes, /*always=*/true);
+                  })
+                  .ok());
   auto fetched = Fetch(1, [&](proto::WeightsAnnounce::Builder a) { a.setEndpoint(fake_endpoint); });
   EXPECT_EQ(fetched.status().code(), StatusCode::kAborted);
   EXPECT_THAT(std::string(fetched.status().message()), HasSubstr("failed 4 times"));
@@ -197,15 +205,20 @@ TEST_F(WeightsTest, NewerFetchSupersedesOneInProgress) {
   ASSERT_TRUE(Publish(RandomImage(2, 1000, 2)).ok());
   std::promise<Status> first;
   std::promise<StatusOr<WeightsImage>> second;
-  ASSERT_TRUE(actor_->Call([&] {
-    capnp::MallocMessageBuilder b1, b2;
-    auto a1 = b1.initRoot<proto::WeightsAnnounce>();
-    auto a2 = b2.initRoot<proto::WeightsAnnounce>();
-    ASSERT_TRUE(server_->FillAnnounce(1, a1).ok());
-    ASSERT_TRUE(server_->FillAnnounce(2, a2).ok());
-    fetcher_->Fetch(a1.asReader(), [&](StatusOr<WeightsImage> r) { first.set_value(r.status()); });
-    fetcher_->Fetch(a2.asReader(), [&](StatusOr<WeightsImage> r) { second.set_value(std::move(r)); });
-  }).ok());
+  ASSERT_TRUE(actor_
+                  ->Call([&] {
+                    capnp::MallocMessageBuilder b1, b2;
+                    auto a1 = b1.initRoot<proto::WeightsAnnounce>();
+                    auto a2 = b2.initRoot<proto::WeightsAnnounce>();
+                    ASSERT_TRUE(server_->FillAnnounce(1, a1).ok());
+                    ASSERT_TRUE(server_->FillAnnounce(2, a2).ok());
+                    fetcher_->Fetch(a1.asReader(),
+                                    [&](StatusOr<WeightsImage> r) { first.set_value(r.status()); });
+                    fetcher_->Fetch(a2.asReader(), [&](StatusOr<WeightsImage> r) {
+                      second.set_value(std::move(r));
+                    });
+                  })
+                  .ok());
   EXPECT_EQ(first.get_future().get().code(), StatusCode::kCancelled);
   auto image = second.get_future().get();
   ASSERT_TRUE(image.ok());
@@ -215,10 +228,56 @@ TEST_F(WeightsTest, NewerFetchSupersedesOneInProgress) {
 TEST(ValidateLayoutTest, NamesTheOffendingTensor) {
   std::vector<TensorLayout> layout = {{"a", proto::DType::F32, {2, 3}, 0, 24}};
   EXPECT_TRUE(ValidateLayout(layout, 24).ok());
-  EXPECT_THAT(std::string(ValidateLayout(layout, 20).message()), HasSubstr("tensor a: bytes [0, 24)"));
+  EXPECT_THAT(std::string(ValidateLayout(layout, 20).message()),
+              HasSubstr("tensor a: bytes [0, 24)"));
   layout[0].byte_size = 20;
   EXPECT_THAT(std::string(ValidateLayout(layout, 24).message()),
               HasSubstr("tensor a: shape and dtype give 24 bytes, layout says 20"));
+}
+
+// The NCCL pull's messages: the handler gets the version and the id's bytes, and the
+// fetcher's callback gets the handler's outcome (the GPUs themselves are tested in
+// kernels/cuda/nccl_transfer_test.cc).
+TEST_F(WeightsTest, NcclPullsReachTheLearnersHandlerAndReturnItsOutcome) {
+  ASSERT_TRUE(Publish(RandomImage(7, 1000, 7)).ok());
+  auto pull = [&](const std::string& id) {
+    std::promise<Status> result;
+    EXPECT_TRUE(actor_
+                    ->Post([&] {
+                      capnp::MallocMessageBuilder builder;
+                      auto announce = builder.initRoot<proto::WeightsAnnounce>();
+                      CHECK_OK(server_->FillAnnounce(7, announce));
+                      fetcher_->RequestNcclPull(announce.asReader(), id,
+                                                std::chrono::milliseconds(2000),
+                                                [&](Status s) { result.set_value(s); });
+                    })
+                    .ok());
+    return result.get_future().get();
+  };
+  // A learner whose policy is not on a GPU installs no handler.
+  Status refused = pull("id");
+  EXPECT_EQ(refused.code(), StatusCode::kAborted);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("serves no NCCL pulls"));
+
+  std::vector<std::pair<uint64_t, std::string>> seen;
+  ASSERT_TRUE(actor_
+                  ->Call([&] {
+                    server_->ServeNcclPulls([&](uint64_t version, const std::string& id,
+                                                WeightServer::NcclReply reply) {
+                      seen.emplace_back(version, id);
+                      reply(id == std::string("good\0id", 7)
+                                ? Status::Ok()
+                                : DeadlineExceededError("the peer did not complete in time"));
+                    });
+                  })
+                  .ok());
+  EXPECT_TRUE(pull(std::string("good\0id", 7)).ok());
+  Status late = pull("slow");
+  EXPECT_EQ(late.code(), StatusCode::kAborted);
+  EXPECT_THAT(std::string(late.message()), HasSubstr("did not complete in time"));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].first, 7u);
+  EXPECT_EQ(seen[0].second, std::string("good\0id", 7));  // Bytes, zeros included.
 }
 
 }  // namespace

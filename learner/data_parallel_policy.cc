@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/logging.h"
+#include "kernels/cuda/nccl_transfer.h"
 #include "learner/nccl_data_parallel.h"
 #include "model/cuda_model.h"
 
@@ -162,6 +163,7 @@ class DataParallelPolicy : public Policy {
                     float* logits) override {
     return replicas_[0]->DecodeStep(tokens, slots, logits);
   }
+  model::CudaModel* weights_model() override { return replicas_[0]->weights_model(); }
 
  private:
   int ranks() const { return static_cast<int>(replicas_.size()); }
@@ -223,11 +225,10 @@ StatusOr<std::unique_ptr<Policy>> CreateDataParallelPolicy(const model::ModelCon
     ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, model::CreatePolicy(config, replica));
     replicas.push_back(std::move(policy));
   }
-  ASSIGN_OR_RETURN(ncclUniqueId id, NewNcclId());
+  ASSIGN_OR_RETURN(ncclUniqueId id, kernels::cuda::NewNcclId());
   std::vector<std::unique_ptr<NcclDataParallel>> nccl(world);
   RETURN_IF_ERROR(OnEveryRank(world, [&](int r) -> Status {
-    ASSIGN_OR_RETURN(nccl[r],
-                     NcclDataParallel::Create(model::CudaModelOf(*replicas[r]), id, r, world));
+    ASSIGN_OR_RETURN(nccl[r], NcclDataParallel::Create(replicas[r]->weights_model(), id, r, world));
     return Status::Ok();
   }));
   return std::unique_ptr<Policy>(new DataParallelPolicy(std::move(replicas), std::move(nccl)));

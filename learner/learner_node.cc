@@ -16,6 +16,7 @@
 #include "model/file_util.h"
 #if LIGHTRL_WITH_NCCL
 #include "learner/data_parallel_policy.h"
+#include "model/nccl_weights.h"
 #endif
 
 namespace lightrl {
@@ -76,6 +77,9 @@ std::vector<TrainGroup> DecodeGroups(proto::TrainBatch::Reader batch) {
   }
   return groups;
 }
+
+// How long a pull over NCCL may take, joining included, before it is abandoned.
+constexpr std::chrono::milliseconds kNcclWeightsTimeout{20000};
 
 // The policy on the CPU, one GPU, or data-parallel over several (learner.devices).
 StatusOr<std::unique_ptr<model::Policy>> CreateLearnerPolicy(const model::ModelConfig& model_config,
@@ -186,6 +190,13 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
     if (!config.checkpoint_dir.empty()) RETURN_IF_ERROR(node->Checkpoint());
   }
   node->version_ = node->trainer_->version();
+#if LIGHTRL_WITH_NCCL
+  if (node->trainer_->policy().weights_model() != nullptr) {
+    ASSIGN_OR_RETURN(node->nccl_weights_, model::NcclWeightSource::Create(&node->trainer_->policy(),
+                                                                          kNcclWeightsTimeout));
+    node->nccl_weights_->Capture(node->trainer_->version());
+  }
+#endif
   LearnerNode* self = node.get();
   ASSIGN_OR_RETURN(node->actor_, Actor::Start(
                                      config.worker_id,
@@ -215,6 +226,17 @@ Status LearnerNode::SetUpActor(zmq::context_t& context, EventLoop& loop) {
   weight_config.sender_id = config_.worker_id + "-weights";
   ASSIGN_OR_RETURN(weights_, WeightServer::Create(context, &loop, weight_config, metrics_));
   weights_endpoint_ = weights_->endpoint();
+#if LIGHTRL_WITH_NCCL
+  if (nccl_weights_ != nullptr) {
+    weights_->ServeNcclPulls(
+        [this](uint64_t version, const std::string& id, WeightServer::NcclReply reply) {
+          nccl_weights_->Serve(version, id, [this, reply = std::move(reply)](Status sent) {
+            // The reply goes out on the actor; a stopped actor answers nobody.
+            actor_->Post([reply, sent] { reply(sent); }).IgnoreError();
+          });
+        });
+  }
+#endif
   RETURN_IF_ERROR(
       weights_->Publish(ExportWeights(trainer_->policy().params(), trainer_->version())));
   WorkerIdentity identity;
@@ -288,6 +310,9 @@ void LearnerNode::TrainLoop() {
       Status saved = Checkpoint();
       if (!saved.ok()) LOG(ERROR) << "checkpoint failed: " << saved;
     }
+#if LIGHTRL_WITH_NCCL
+    if (nccl_weights_ != nullptr) nccl_weights_->Capture(trainer_->version());
+#endif
     WeightsImage image = ExportWeights(trainer_->policy().params(), trainer_->version());
     CHECK_OK(actor_->Post([this, id, image = std::move(image)]() mutable {
       PublishAndAnnounce(std::move(image));

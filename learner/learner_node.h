@@ -11,6 +11,9 @@
 //             the actor publishes the new version, announces it to the coordinator, answers
 //             the batch with Ack (only now: the batch has been applied) and grants a credit.
 //             A batch the trainer rejects is answered Error(failed) naming why.
+//   NCCL      a learner on a GPU also serves each version GPU to GPU to rollout actors on
+//             the same host that ask for it (model/nccl_weights.h; the chunked pull stays
+//             the fallback).
 //   shutdown  Stop() (or a Shutdown from the coordinator, reported through OnShutdown) lets
 //             the training thread finish its batch, writes a final checkpoint and stops.
 //
@@ -32,6 +35,9 @@
 #include "tasks/task_config.h"
 
 namespace lightrl {
+namespace model {
+class NcclWeightSource;
+}
 
 struct SftWarmStart {
   int steps = 0;  // 0: no warm start.
@@ -115,6 +121,10 @@ class LearnerNode {
   std::string coordinator_state_;             // Training thread only: latest snapshot received.
   int64_t last_checkpoint_step_ = -1;
   std::function<void()> on_shutdown_;
+  // A GPU learner serves weight pulls over NCCL (rollout.weight_transport: nccl); empty in
+  // builds without NCCL. Declared last: destroyed first, so its thread stops before what
+  // its callbacks reach.
+  std::shared_ptr<model::NcclWeightSource> nccl_weights_;
   bool stopped_ = false;
 };
 

@@ -15,15 +15,6 @@ void CheckNccl(ncclResult_t result, const char* what) {
 
 }  // namespace
 
-StatusOr<ncclUniqueId> NewNcclId() {
-  ncclUniqueId id;
-  const ncclResult_t result = ncclGetUniqueId(&id);
-  if (result != ncclSuccess) {
-    return InternalError(std::string("ncclGetUniqueId: ") + ncclGetErrorString(result));
-  }
-  return id;
-}
-
 std::string NcclIdToHex(const ncclUniqueId& id) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string hex;

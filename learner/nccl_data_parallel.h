@@ -34,9 +34,9 @@
 
 namespace lightrl::learner {
 
-// A new communicator id (rank 0 makes it and hands it to the others), and its text form
-// for passing between processes. ParseNcclId: InvalidArgument for text that is not one.
-StatusOr<ncclUniqueId> NewNcclId();
+// The text form of a communicator id (kernels::cuda::NewNcclId; rank 0 makes it and hands
+// it to the others) for passing between processes. ParseNcclId: InvalidArgument for text
+// that is not one.
 std::string NcclIdToHex(const ncclUniqueId& id);
 StatusOr<ncclUniqueId> ParseNcclId(const std::string& hex);
 

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cuda/nccl_transfer.h"
 #include "model/cuda_optimizer.h"
 #include "model/cuda_test_util.h"
 
@@ -191,7 +192,7 @@ TEST(NcclDataParallelTest, ReplicasStayIdenticalAndMatchOneGpu) {
     GTEST_SKIP() << "needs two or more GPUs (found " << gpus << (why.empty() ? "" : ": " + why)
                  << "); runs on a multi-GPU machine through scripts/test-gpu";
   }
-  auto id = NewNcclId();
+  auto id = kernels::cuda::NewNcclId();
   ASSERT_TRUE(id.ok()) << id.status();
   const std::string out = ::testing::TempDir() + "/nccl_dp_" + std::to_string(getpid());
   std::filesystem::create_directories(out);

@@ -139,8 +139,6 @@ class CudaPolicy : public Policy {
   CudaPolicy(std::unique_ptr<CudaModel> model, std::unique_ptr<CudaAdamW> adamw)
       : model_(std::move(model)), adamw_(std::move(adamw)) {}
 
-  CudaModel* model() { return model_.get(); }
-
   Backend backend() const override { return Backend::kCuda; }
   const ModelConfig& config() const override { return model_->config(); }
   Precision precision() const override { return model_->precision(); }
@@ -205,6 +203,7 @@ class CudaPolicy : public Policy {
                     float* logits) override {
     return Bound().DecodeStep(tokens, slots, logits);
   }
+  CudaModel* weights_model() override { return model_.get(); }
 
  private:
   // The model, with its device selected for the calling thread (nodes create a policy on
@@ -249,13 +248,6 @@ Status ParsePolicyOptions(const ConfigNode& node, PolicyOptions* out,
   RETURN_IF_ERROR(node.OptionalChoice("fp32_head_gemm", &head_gemm, {"bf16x3", "fp32"}));
   out->plain_fp32_head_gemm = head_gemm == "fp32";
   return Status::Ok();
-}
-
-CudaModel* CudaModelOf(Policy& policy) {
-#if LIGHTRL_WITH_CUDA
-  if (auto* cuda = dynamic_cast<CudaPolicy*>(&policy)) return cuda->model();
-#endif
-  return nullptr;
 }
 
 std::unique_ptr<Policy> MakeCpuPolicy(std::unique_ptr<Model> model, const AdamWOptions& optimizer) {

@@ -37,6 +37,7 @@
 namespace lightrl::model {
 
 enum class Backend { kCpu, kCuda };
+class CudaModel;
 
 const char* BackendName(Backend backend);
 // True when this build contains the CUDA backend.
@@ -109,15 +110,14 @@ class Policy {
   virtual Status Prefill(std::span<const PrefillRequest> requests, float* logits) = 0;
   virtual Status DecodeStep(std::span<const int32_t> tokens, std::span<const int32_t> slots,
                             float* logits) = 0;
+
+  // The GPU model that holds the weights (replica 0 with several GPUs), for device-to-device
+  // weight transfers; nullptr on the CPU.
+  virtual CudaModel* weights_model() { return nullptr; }
 };
 
 StatusOr<std::unique_ptr<Policy>> CreatePolicy(const ModelConfig& config,
                                                const PolicyOptions& options);
-
-class CudaModel;
-// The GPU model behind a cuda-backend policy (for NCCL collectives over its device arenas);
-// nullptr for any other policy.
-CudaModel* CudaModelOf(Policy& policy);
 
 // A CPU policy around an existing model (its weights and precision are kept).
 std::unique_ptr<Policy> MakeCpuPolicy(std::unique_ptr<Model> model,

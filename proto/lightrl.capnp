@@ -36,6 +36,7 @@ struct Envelope {
     shutdown @19 :Shutdown;
     unimplemented @20 :Unimplemented;
     echo @21 :Echo;
+    weightsNcclPull @22 :WeightsNcclPull;
   }
 }
 
@@ -227,6 +228,16 @@ struct WeightsChunkRequest {
   version @0 :UInt64;
   offset @1 :UInt64;
   length @2 :UInt32;
+}
+
+# Rollout actor -> learner, both on GPUs of one host: send `version` over NCCL instead of in
+# chunks. The rollout made `ncclId` (a ncclUniqueId's bytes) and joins it as rank 1; the
+# learner joins as rank 0 and sends the version's FP32 weights (the announce's flat image,
+# byteSize bytes) from its GPU. The reply (Ack, or Error: version no longer held, no GPU,
+# NCCL failure) comes after the transfer.
+struct WeightsNcclPull {
+  version @0 :UInt64;
+  ncclId @1 :Data;
 }
 
 struct WeightsChunk {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <variant>
 
 #include "actors/codec.h"
@@ -9,6 +10,10 @@
 #include "core/logging.h"
 #include "core/tokenizer.h"
 #include "model/config.h"
+#if LIGHTRL_WITH_NCCL
+#include "kernels/cuda/nccl_transfer.h"
+#include "model/nccl_weights.h"
+#endif
 
 namespace lightrl {
 namespace {
@@ -64,15 +69,53 @@ struct RolloutNode::GroupJob {
   std::chrono::steady_clock::time_point started;
 };
 
-// Weights pulled by the actor, waiting for the generation thread to switch to them.
+// Weights pulled by the actor, waiting for the generation thread to switch to them: the
+// image's bytes, or (on_device) the version in the NCCL staging buffer.
 struct RolloutNode::PendingWeights {
   WeightsImage image;
+  bool on_device = false;
 };
+
+// An NCCL pull in progress: its announce (kept for the chunked fallback) and the outcomes
+// of its two halves, the receive and the learner's answer.
+struct RolloutNode::NcclPull {
+  std::unique_ptr<capnp::MallocMessageBuilder> announce;
+  std::optional<Status> received, acknowledged;
+
+  proto::WeightsAnnounce::Reader reader() {
+    return announce->getRoot<proto::WeightsAnnounce>().asReader();
+  }
+};
+
+namespace {
+
+std::unique_ptr<capnp::MallocMessageBuilder> CopyAnnounce(proto::WeightsAnnounce::Reader announce) {
+  auto copy = std::make_unique<capnp::MallocMessageBuilder>();
+  copy->setRoot(announce);
+  return copy;
+}
+
+uint64_t VersionOf(capnp::MallocMessageBuilder& announce) {
+  return announce.getRoot<proto::WeightsAnnounce>().getVersion();
+}
+
+// The announce's tensors as a parameter-arena byte layout.
+std::vector<model::ByteLayoutEntry> AnnouncedLayout(proto::WeightsAnnounce::Reader announce) {
+  std::vector<model::ByteLayoutEntry> layout;
+  for (auto t : announce.getTensors()) {
+    std::vector<int64_t> shape;
+    for (uint64_t d : t.getShape()) shape.push_back(static_cast<int64_t>(d));
+    layout.push_back({t.getName().cStr(), "F32", std::move(shape), t.getOffset(), t.getByteSize()});
+  }
+  return layout;
+}
+
+}  // namespace
 
 Status ParseRolloutNodeConfig(const ConfigNode& rollout, const ConfigNode& model,
                               RolloutNodeConfig* out) {
-  RETURN_IF_ERROR(
-      rollout.ExpectOnlyKeys({"max_batch", "groups_in_flight", "weight_switch", "devices"}));
+  RETURN_IF_ERROR(rollout.ExpectOnlyKeys(
+      {"max_batch", "groups_in_flight", "weight_switch", "devices", "weight_transport"}));
   RETURN_IF_ERROR(rollout.Optional("max_batch", &out->max_batch, 1, 4096));
   RETURN_IF_ERROR(rollout.Optional("groups_in_flight", &out->groups_in_flight, 1, 4096));
   std::string mode = "mid_generation";
@@ -81,6 +124,9 @@ Status ParseRolloutNodeConfig(const ConfigNode& rollout, const ConfigNode& model
   out->weight_switch =
       mode == "mid_generation" ? WeightSwitch::kMidGeneration : WeightSwitch::kRequestBoundary;
   RETURN_IF_ERROR(rollout.Optional("devices", &out->devices));
+  std::string transport = "zmq";
+  RETURN_IF_ERROR(rollout.OptionalChoice("weight_transport", &transport, {"zmq", "nccl"}));
+  out->weight_transport = transport == "nccl" ? WeightTransport::kNccl : WeightTransport::kZmq;
   for (int64_t device : out->devices) {
     if (device < 0) return rollout.Error("devices", "device indices must be >= 0");
   }
@@ -124,6 +170,15 @@ StatusOr<std::unique_ptr<RolloutNode>> RolloutNode::Start(zmq::context_t& contex
   options.max_batch = config.max_batch;
   options.eos_token_id = ByteTokenizer::kEos;
   ASSIGN_OR_RETURN(node->generator_, model::Generator::Create(node->policy_.get(), options));
+  node->byte_layout_ = node->policy_->params().ByteLayout();
+  if (config.weight_transport == WeightTransport::kNccl) {
+#if LIGHTRL_WITH_NCCL
+    ASSIGN_OR_RETURN(node->nccl_sink_, model::NcclWeightSink::Create(node->policy_.get()));
+#else
+    return FailedPreconditionError(
+        "rollout.weight_transport: nccl needs a build with CUDA and NCCL");
+#endif
+  }
   RolloutNode* self = node.get();
   ASSIGN_OR_RETURN(node->actor_, Actor::Start(
                                      config.worker_id,
@@ -226,6 +281,16 @@ void RolloutNode::OnWeightsAnnounce(proto::WeightsAnnounce::Reader announce) {
   metrics_->GetGauge("lightrl_rollout_version_lag", "Announced version minus the version in use.")
       ->Set(static_cast<double>(announced_version_.load() - version_.load()));
   if (version <= version_.load()) return;
+  if (nccl_sink_ == nullptr) {
+    FetchInChunks(announce);
+  } else if (!staging_busy_) {
+    StartNcclPull(CopyAnnounce(announce));
+  } else if (nccl_next_ == nullptr || VersionOf(*nccl_next_) < version) {
+    nccl_next_ = CopyAnnounce(announce);  // Pulled once the staging buffer is free.
+  }
+}
+
+void RolloutNode::FetchInChunks(proto::WeightsAnnounce::Reader announce) {
   fetcher_->Fetch(announce, [this](StatusOr<WeightsImage> image) {
     if (!image.ok()) {
       if (image.status().code() != StatusCode::kCancelled) {
@@ -234,14 +299,84 @@ void RolloutNode::OnWeightsAnnounce(proto::WeightsAnnounce::Reader announce) {
       return;
     }
     LOG(INFO) << "pulled weights version " << image->version;
-    {
-      std::lock_guard<std::mutex> lock(weights_mu_);
-      if (pending_weights_ == nullptr || pending_weights_->image.version < image->version) {
-        pending_weights_ = std::make_unique<PendingWeights>(PendingWeights{std::move(*image)});
-      }
-    }
-    weights_cv_.notify_all();
+    HandOver(std::make_unique<PendingWeights>(PendingWeights{std::move(*image)}));
   });
+}
+
+void RolloutNode::HandOver(std::unique_ptr<PendingWeights> weights) {
+  {
+    std::lock_guard<std::mutex> lock(weights_mu_);
+    if (pending_weights_ == nullptr || pending_weights_->image.version < weights->image.version) {
+      pending_weights_ = std::move(weights);
+    }
+  }
+  weights_cv_.notify_all();
+}
+
+// Runs only with an NCCL sink, which builds without NCCL never make.
+void RolloutNode::StartNcclPull(std::unique_ptr<capnp::MallocMessageBuilder> announce) {
+#if LIGHTRL_WITH_NCCL
+  nccl_pull_ = std::make_unique<NcclPull>();
+  nccl_pull_->announce = std::move(announce);
+  proto::WeightsAnnounce::Reader reader = nccl_pull_->reader();
+  StatusOr<ncclUniqueId> id = kernels::cuda::NewNcclId();
+  if (AnnouncedLayout(reader) != byte_layout_ || !id.ok()) {
+    nccl_pull_->received = nccl_pull_->acknowledged =
+        id.ok() ? InvalidArgumentError("the announced layout is not this model's") : id.status();
+    FinishNcclPullIfDone();
+    return;
+  }
+  staging_busy_ = true;
+  const std::string id_bytes = kernels::cuda::NcclIdBytes(*id);
+  if (nccl_thread_.joinable()) nccl_thread_.join();  // The previous receive has ended.
+  nccl_cancel_ = false;
+  nccl_thread_ = std::thread([this, id_bytes] {
+    Status received = nccl_sink_->Receive(id_bytes, config_.nccl_timeout, &nccl_cancel_);
+    actor_
+        ->Post([this, received] {
+          nccl_pull_->received = received;
+          FinishNcclPullIfDone();
+        })
+        .IgnoreError();  // A stopped actor takes no weights.
+  });
+  fetcher_->RequestNcclPull(reader, id_bytes, config_.nccl_timeout, [this](Status answer) {
+    // A learner that will not send (e.g. it has moved on to a newer version) ends the wait.
+    if (!answer.ok()) nccl_cancel_ = true;
+    nccl_pull_->acknowledged = answer;
+    FinishNcclPullIfDone();
+  });
+#endif
+}
+
+void RolloutNode::FinishNcclPullIfDone() {
+  if (!nccl_pull_->received.has_value() || !nccl_pull_->acknowledged.has_value()) return;
+  std::unique_ptr<NcclPull> pull = std::move(nccl_pull_);
+  proto::WeightsAnnounce::Reader announce = pull->reader();
+  const Status failed = !pull->received->ok() ? *pull->received : *pull->acknowledged;
+  if (failed.ok()) {
+    LOG(INFO) << "pulled weights version " << announce.getVersion() << " over NCCL";
+    auto weights = std::make_unique<PendingWeights>();
+    weights->image.version = announce.getVersion();
+    weights->on_device = true;
+    HandOver(std::move(weights));  // The staging buffer stays busy until it is applied.
+    return;
+  }
+  LOG(WARNING) << "NCCL pull of weights version " << announce.getVersion()
+               << " failed, pulling it in chunks: " << failed;
+  metrics_
+      ->GetCounter("lightrl_rollout_nccl_pull_failures_total",
+                   "Weight pulls over NCCL that fell back to the chunked transfer.")
+      ->Increment();
+  FetchInChunks(announce);
+  OnStagingFree();
+}
+
+void RolloutNode::OnStagingFree() {
+  staging_busy_ = false;
+  if (nccl_next_ != nullptr && VersionOf(*nccl_next_) > version_.load()) {
+    StartNcclPull(std::move(nccl_next_));
+  }
+  nccl_next_.reset();
 }
 
 bool RolloutNode::MaybeSwitchWeights(bool idle) {
@@ -253,6 +388,13 @@ bool RolloutNode::MaybeSwitchWeights(bool idle) {
         idle || version_.load() == 0 || config_.weight_switch == WeightSwitch::kMidGeneration;
     if (!allowed) return false;
     pending = std::move(pending_weights_);
+  }
+  if (pending->on_device) {
+#if LIGHTRL_WITH_NCCL
+    nccl_sink_->Apply();
+#endif
+    CHECK_OK(actor_->Post([this] { OnStagingFree(); }));
+    return SwitchedTo(pending->image.version);
   }
   std::vector<model::ByteLayoutEntry> layout;
   for (const TensorLayout& t : pending->image.tensors) {
@@ -273,9 +415,13 @@ bool RolloutNode::MaybeSwitchWeights(bool idle) {
     return false;
   }
   policy_->ParamsChanged();
-  uint64_t previous = version_.exchange(pending->image.version);
+  return SwitchedTo(pending->image.version);
+}
+
+bool RolloutNode::SwitchedTo(uint64_t version) {
+  uint64_t previous = version_.exchange(version);
   metrics_->GetGauge("lightrl_rollout_policy_version", "Weights version used for generation.")
-      ->Set(static_cast<double>(pending->image.version));
+      ->Set(static_cast<double>(version));
   if (previous == 0) CHECK_OK(actor_->Post([this] { GrantFreeSlots(); }));
   return true;
 }
@@ -417,6 +563,7 @@ void RolloutNode::Stop() {
   WakeGenerationThread();
   if (generation_thread_.joinable()) generation_thread_.join();
   if (actor_) actor_->Stop();
+  if (nccl_thread_.joinable()) nccl_thread_.join();  // Ends within nccl_timeout.
 }
 
 }  // namespace lightrl

@@ -11,6 +11,11 @@
 //             switches either at a request boundary (no sequence in flight: new groups wait)
 //             or mid-generation (between two decoding steps; in-flight sequences continue with
 //             the new weights and their later tokens carry the new version).
+//   NCCL      with weight_transport nccl (model.backend cuda), the actor asks the learner to
+//             send each new version GPU to GPU (model/nccl_weights.h) into a staging buffer
+//             while decoding goes on; the generation thread then copies it in. A pull that
+//             fails (learner not on a GPU, timeout, NCCL error) is repeated in chunks; the
+//             next NCCL pull starts once the staged version is in use.
 //   late join a node without weights takes no work; the coordinator sends the current announce
 //             right after registration, and the node grants credits once it has pulled it.
 //   errors    a request the generator refuses (bad prompt ids, too long, bad sampling params)
@@ -23,6 +28,7 @@
 #define LIGHTRL_ROLLOUT_ROLLOUT_NODE_H_
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -40,7 +46,14 @@
 
 namespace lightrl {
 
+namespace model {
+class NcclWeightSink;
+}
+
 enum class WeightSwitch { kRequestBoundary, kMidGeneration };
+// How new versions arrive: chunks over ZeroMQ, or GPU to GPU over NCCL from a learner on the
+// same host (the chunked pull is the fallback when an NCCL pull fails).
+enum class WeightTransport { kZmq, kNccl };
 
 struct RolloutNodeConfig {
   std::string worker_id;
@@ -54,6 +67,8 @@ struct RolloutNodeConfig {
   int max_batch = 64;        // Sequences decoded together.
   int groups_in_flight = 4;  // Groups held at once (credits granted).
   WeightSwitch weight_switch = WeightSwitch::kMidGeneration;
+  WeightTransport weight_transport = WeightTransport::kZmq;
+  std::chrono::milliseconds nccl_timeout{20000};  // per NCCL pull, joining included
 };
 
 // Reads the `rollout:` section and the `model:` one. Errors name file, key and reason.
@@ -80,6 +95,7 @@ class RolloutNode {
  private:
   struct GroupJob;
   struct PendingWeights;
+  struct NcclPull;
   RolloutNode(const RolloutNodeConfig& config, MetricsRegistry* metrics,
               std::unique_ptr<model::Policy> policy);
   Status SetUpActor(zmq::context_t& context, EventLoop& loop);
@@ -90,6 +106,15 @@ class RolloutNode {
   void WakeGenerationThread();
   // Generation thread: applies pending weights if allowed now; true when it switched.
   bool MaybeSwitchWeights(bool idle);
+  // Generation thread: the generator now uses `version`; true.
+  bool SwitchedTo(uint64_t version);
+  // Actor thread: the chunked pull of `announce`, and what to do with its result.
+  void FetchInChunks(proto::WeightsAnnounce::Reader announce);
+  void HandOver(std::unique_ptr<PendingWeights> weights);
+  // Actor thread: NCCL pulls (one at a time, while the staging buffer is free).
+  void StartNcclPull(std::unique_ptr<capnp::MallocMessageBuilder> announce);
+  void FinishNcclPullIfDone();
+  void OnStagingFree();
 
   RolloutNodeConfig config_;
   MetricsRegistry* metrics_;
@@ -108,6 +133,15 @@ class RolloutNode {
   uint32_t credits_outstanding_ = 0;            // Actor thread only.
   std::mutex weights_mu_;
   std::condition_variable weights_cv_;
+  // weight_transport nccl: the staging side, the pull in progress and the newest announce
+  // waiting for it (actor thread), and the receive's thread.
+  std::shared_ptr<model::NcclWeightSink> nccl_sink_;
+  std::vector<model::ByteLayoutEntry> byte_layout_;
+  std::unique_ptr<NcclPull> nccl_pull_;
+  std::unique_ptr<capnp::MallocMessageBuilder> nccl_next_;
+  bool staging_busy_ = false;
+  std::atomic<bool> nccl_cancel_{false};  // Set by the actor, read by the receive.
+  std::thread nccl_thread_;
   std::unique_ptr<PendingWeights> pending_weights_;  // Guarded by weights_mu_.
   std::function<void()> on_shutdown_;
   bool stopped_ = false;

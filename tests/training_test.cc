@@ -408,6 +408,7 @@ TEST(TrainingTest, ConfigErrorsNameFileKeyAndReason) {
       {"rollout", "rollout.devices=[0, -1]", "rollout.devices: device indices must be >= 0"},
       {"learner", "learner.devices=[0, 1]",
        "learner.devices: data-parallel training needs model.backend: cuda"},
+      {"rollout", "rollout.weight_transport=pigeon", "rollout.weight_transport: must be one of"},
   };
   for (const Case& c : cases) {
     auto result = testing::RunCommand(testing::BuildPath("lightrl") + " " + c.role +
@@ -417,6 +418,19 @@ TEST(TrainingTest, ConfigErrorsNameFileKeyAndReason) {
     EXPECT_EQ(result->exit_code, 2) << c.set;
     EXPECT_THAT(result->output, HasSubstr(run.config + ": " + c.error)) << c.set;
   }
+  // Valid, but impossible here: NCCL weight pulls need the rollout's policy on a GPU.
+  auto nccl =
+      testing::RunCommand(testing::BuildPath("lightrl") + " rollout --config=" + run.config +
+                              " --set='rollout.weight_transport=nccl'",
+                          "");
+  ASSERT_TRUE(nccl.ok());
+  EXPECT_EQ(nccl->exit_code, 1);
+  // (A build without CUDA and NCCL says that instead.)
+  EXPECT_THAT(nccl->output,
+              ::testing::AnyOf(HasSubstr("FAILED_PRECONDITION: NCCL weight transfer needs the "
+                                         "policy on a GPU"),
+                               HasSubstr("FAILED_PRECONDITION: rollout.weight_transport: nccl "
+                                         "needs a build with CUDA and NCCL")));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-# A "newer peer" view of the lightrl Envelope: identical up to ordinal 21, plus one body kind
+# A "newer peer" view of the lightrl Envelope: identical up to ordinal 22, plus one body kind
 # this build does not know. Used only by tests of the unimplemented echo.
 @0xc1df940e2c336399;
 
@@ -31,6 +31,7 @@ struct Envelope {
     shutdown @19 :L.Shutdown;
     unimplemented @20 :L.Unimplemented;
     echo @21 :L.Echo;
-    fromTheFuture @22 :Text;
+    weightsNcclPull @22 :L.WeightsNcclPull;
+    fromTheFuture @23 :Text;
   }
 }
