@@ -28,6 +28,8 @@ WeightsImage RandomImage(uint64_t version, size_t floats, uint32_t seed) {
   return image;
 }
 
+void InstallCorruptingServer(Messenger& server, const std::vector<uint8_t>& bytes, bool always);
+
 // A weight server and a fetcher on one actor (one thread owns both sockets).
 class WeightsTest : public ::testing::Test {
  protected:
@@ -83,6 +85,23 @@ class WeightsTest : public ::testing::Test {
                     })
                     .ok());
     return result.get_future().get();
+  }
+
+  // A server on its own endpoint that answers chunk requests with corrupt data (see
+  // InstallCorruptingServer); returns the endpoint.
+  std::string StartCorruptingServer(const std::vector<uint8_t>& bytes, bool always) {
+    std::string endpoint;
+    EXPECT_TRUE(actor_
+                    ->Call([&] {
+                      auto socket =
+                          ZmqSocket::Create(context_, SocketKind::kRouter, SocketOptions());
+                      endpoint = *(*socket)->Bind("tcp://127.0.0.1:0");
+                      fake_ = std::make_unique<Messenger>(loop_, std::move(*socket),
+                                                          MessengerConfig{"fake", "fake"}, nullptr);
+                      InstallCorruptingServer(*fake_, bytes, always);
+                    })
+                    .ok());
+    return endpoint;
   }
 
   double Counter(const std::string& line_prefix) {
@@ -165,16 +184,7 @@ void InstallCorruptingServer(Messenger& server, const std::vector<uint8_t>& byte
 TEST_F(WeightsTest, ChunksWithABadChecksumAreRejectedAndRequestedAgain) {
   WeightsImage image = RandomImage(1, 200000, 9);  // 800 KB: 4 chunks of 256 KB.
   ASSERT_TRUE(Publish(image).ok());
-  std::string fake_endpoint;
-  ASSERT_TRUE(actor_
-                  ->Call([&] {
-                    auto socket = ZmqSocket::Create(context_, SocketKind::kRouter, SocketOptions());
-                    fake_endpoint = *(*socket)->Bind("tcp://127.0.0.1:0");
-                    fake_ = std::make_unique<Messenger>(loop_, std::move(*socket),
-                                                        MessengerConfig{"fake", "fake"}, nullptr);
-                    InstallCorruptingServer(*fake_, *image.bytes, /*always=*/false);
-                  })
-                  .ok());
+  const std::string fake_endpoint = StartCorruptingServer(*image.bytes, /*always=*/false);
   auto fetched = Fetch(1, [&](proto::WeightsAnnounce::Builder a) { a.setEndpoint(fake_endpoint); });
   ASSERT_TRUE(fetched.ok()) << fetched.status();
   EXPECT_EQ(*fetched->bytes, *image.bytes);
@@ -184,16 +194,7 @@ TEST_F(WeightsTest, ChunksWithABadChecksumAreRejectedAndRequestedAgain) {
 TEST_F(WeightsTest, ChunksThatStayCorruptFailTheFetch) {
   WeightsImage image = RandomImage(1, 60000, 9);  // One chunk.
   ASSERT_TRUE(Publish(image).ok());
-  std::string fake_endpoint;
-  ASSERT_TRUE(actor_
-                  ->Call([&] {
-                    auto socket = ZmqSocket::Create(context_, SocketKind::kRouter, SocketOptions());
-                    fake_endpoint = *(*socket)->Bind("tcp://127.0.0.1:0");
-                    fake_ = std::make_unique<Messenger>(loop_, std::move(*socket),
-                                                        MessengerConfig{"fake", "fake"}, nullptr);
-                    InstallCorruptingServer(*fake_, *image.bytes, /*always=*/true);
-                  })
-                  .ok());
+  const std::string fake_endpoint = StartCorruptingServer(*image.bytes, /*always=*/true);
   auto fetched = Fetch(1, [&](proto::WeightsAnnounce::Builder a) { a.setEndpoint(fake_endpoint); });
   EXPECT_EQ(fetched.status().code(), StatusCode::kAborted);
   EXPECT_THAT(std::string(fetched.status().message()), HasSubstr("failed 4 times"));

@@ -118,6 +118,17 @@ cu::DeviceBuffer<float> Upload(const cu::CudaContext& ctx, const std::vector<flo
   return std::move(*buffer);
 }
 
+// `rows` target ids in [0, vocab) on the device (fixed seed).
+cu::DeviceBuffer<int32_t> RandomTargets(const cu::CudaContext& ctx, int rows, int vocab) {
+  std::vector<int32_t> host(rows);
+  std::mt19937 rng(13);
+  for (int32_t& t : host) t = static_cast<int32_t>(rng() % vocab);
+  auto targets = cu::DeviceBuffer<int32_t>::Allocate(rows);
+  CHECK_OK(targets.status());
+  cu::CopyToDevice(ctx, host.data(), rows, targets->data());
+  return std::move(*targets);
+}
+
 cu::DeviceBuffer<float> Zeros(const cu::CudaContext& ctx, int64_t n) {
   auto buffer = cu::DeviceBuffer<float>::Allocate(n);
   CHECK_OK(buffer.status());
@@ -176,12 +187,7 @@ int BenchLmHead(const cu::CudaContext& ctx) {
   const int rows = FLAGS_lm_tokens, dim = FLAGS_lm_hidden, vocab = FLAGS_lm_vocab;
   auto hidden = Upload(ctx, RandomFloats(int64_t{rows} * dim, 11, 1.0f));
   auto weight = Upload(ctx, RandomFloats(int64_t{vocab} * dim, 12, 0.05f));
-  std::vector<int32_t> host_targets(rows);
-  std::mt19937 rng(13);
-  for (int32_t& t : host_targets) t = static_cast<int32_t>(rng() % vocab);
-  auto targets = cu::DeviceBuffer<int32_t>::Allocate(rows);
-  CHECK_OK(targets.status());
-  cu::CopyToDevice(ctx, host_targets.data(), rows, targets->data());
+  auto targets = RandomTargets(ctx, rows, vocab);
   const cu::Matrix w{weight.data(), dim};
   const cu::LmHeadOptions options;
   const size_t logits_elems = int64_t{rows} * vocab;
@@ -190,7 +196,7 @@ int BenchLmHead(const cu::CudaContext& ctx) {
   ctx.Synchronize();
   cu::ResetScratchPeak(ctx.device());
   const double fused_ms = MedianMs(ctx, [&] {
-    cu::LmHeadForward(ctx, hidden.data(), rows, dim, w, vocab, targets->data(), options,
+    cu::LmHeadForward(ctx, hidden.data(), rows, dim, w, vocab, targets.data(), options,
                       logprob.data(), entropy.data(), lse.data());
   });
   const double fused_bytes = cu::ScratchPeakBytes(ctx.device()) + 3.0 * rows * sizeof(float);
@@ -199,8 +205,8 @@ int BenchLmHead(const cu::CudaContext& ctx) {
   auto dentropy = Upload(ctx, RandomFloats(rows, 15, 0.1f));
   auto dhidden = Zeros(ctx, int64_t{rows} * dim), dweight = Zeros(ctx, int64_t{vocab} * dim);
   const double backward_ms = MedianMs(ctx, [&] {
-    cu::LmHeadBackward(ctx, hidden.data(), rows, dim, w, vocab, targets->data(), options,
-                       lse.data(), entropy.data(), dlogprob.data(), dentropy.data(), dhidden.data(),
+    cu::LmHeadBackward(ctx, hidden.data(), rows, dim, w, vocab, targets.data(), options, lse.data(),
+                       entropy.data(), dlogprob.data(), dentropy.data(), dhidden.data(),
                        dweight.data());
   });
 
@@ -217,7 +223,7 @@ int BenchLmHead(const cu::CudaContext& ctx) {
     ctx.Synchronize();
     cu::ResetScratchPeak(ctx.device());
     unfused_ms = MedianMs(ctx, [&] {
-      cu::LmHeadUnfused(ctx, hidden.data(), rows, dim, w, vocab, targets->data(), options,
+      cu::LmHeadUnfused(ctx, hidden.data(), rows, dim, w, vocab, targets.data(), options,
                         logits.data(), logsoftmax.data(), ref_logprob.data(), ref_entropy.data());
     });
     unfused_bytes = cu::ScratchPeakBytes(ctx.device()) + 2.0 * logits_elems * sizeof(float) +
@@ -381,12 +387,7 @@ int BenchHeadPrecision(const cu::CudaContext& ctx) {
   });
   const std::vector<double> exact_logp = LogSoftmax(exact, sample, vocab);
 
-  std::vector<int32_t> host_targets(rows);
-  std::mt19937 rng(13);
-  for (int32_t& t : host_targets) t = static_cast<int32_t>(rng() % vocab);
-  auto targets = cu::DeviceBuffer<int32_t>::Allocate(rows);
-  CHECK_OK(targets.status());
-  cu::CopyToDevice(ctx, host_targets.data(), rows, targets->data());
+  auto targets = RandomTargets(ctx, rows, vocab);
   auto logits = Zeros(ctx, int64_t{sample} * vocab);
   auto logprob = Zeros(ctx, rows), entropy = Zeros(ctx, rows), lse = Zeros(ctx, rows);
   auto dlogprob = Upload(ctx, RandomFloats(rows, 14, 1.0f));
@@ -423,13 +424,13 @@ int BenchHeadPrecision(const cu::CudaContext& ctx) {
     const ErrorFigures logp_vs_fp32 = Compare(got_logp, fp32_logp);
     wrong += !(logp_err.max_abs <= mode.logp_bound);
     const double forward_ms = MedianMs(ctx, [&] {
-      cu::LmHeadForward(ctx, hidden.data(), rows, dim, w, vocab, targets->data(), options,
+      cu::LmHeadForward(ctx, hidden.data(), rows, dim, w, vocab, targets.data(), options,
                         logprob.data(), entropy.data(), lse.data());
     });
     const double step_ms = MedianMs(ctx, [&] {
-      cu::LmHeadForward(ctx, hidden.data(), rows, dim, w, vocab, targets->data(), options,
+      cu::LmHeadForward(ctx, hidden.data(), rows, dim, w, vocab, targets.data(), options,
                         logprob.data(), entropy.data(), lse.data());
-      cu::LmHeadBackward(ctx, hidden.data(), rows, dim, w, vocab, targets->data(), options,
+      cu::LmHeadBackward(ctx, hidden.data(), rows, dim, w, vocab, targets.data(), options,
                          lse.data(), entropy.data(), dlogprob.data(), nullptr, dhidden.data(),
                          dweight.data());
     });
