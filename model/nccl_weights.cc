@@ -111,6 +111,8 @@ void NcclWeightSink::Apply() {
   LIGHTRL_CUDA_CHECK(cudaMemcpyAsync(model_->device_params(), staging_.data(), staging_.bytes(),
                                      cudaMemcpyDeviceToDevice, ctx.stream()));
   model_->DeviceParamsChanged();
+  // The next Receive writes the staging buffer from another stream: the copy must be done.
+  ctx.Synchronize();
 }
 
 }  // namespace lightrl::model

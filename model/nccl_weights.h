@@ -14,7 +14,8 @@
 //   NcclWeightSink (rollout actor): Receive(id, timeout), on a thread that may block, takes
 //   the image as rank 1 into a staging buffer on the actor's GPU (decoding goes on with the
 //   old weights meanwhile); Apply(), on the thread that drives the policy, copies it into
-//   the policy's device weights. The host copy of the weights (params()) is not updated.
+//   the policy's device weights and returns once the copy is done (the staging buffer may
+//   then take the next version). The host copy of the weights (params()) is not updated.
 //
 // Errors: Create returns FailedPrecondition for a policy that is not on a GPU and
 // ResourceExhausted when the extra copy does not fit.
