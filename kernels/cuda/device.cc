@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/matmul.h"
+
 namespace lightrl::kernels::cuda {
 namespace internal {
 
@@ -82,13 +84,7 @@ StatusOr<std::unique_ptr<CudaContext>> CudaContext::Create(int device) {
   uint64_t keep_everything = UINT64_MAX;
   error = cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_everything);
   if (error != cudaSuccess) return CudaStatus(error, "cudaMemPoolSetAttribute");
-  const cublasStatus_t status = cublasCreate(&ctx->cublas_);
-  if (status != CUBLAS_STATUS_SUCCESS) {
-    return InternalError(std::string("cublasCreate: ") + cublasGetStatusString(status));
-  }
-  LIGHTRL_CUBLAS_CHECK(cublasSetStream(ctx->cublas_, ctx->stream_));
-  // FP32 products stay FP32 (no TF32); bf16 products use the tensor cores regardless.
-  LIGHTRL_CUBLAS_CHECK(cublasSetMathMode(ctx->cublas_, CUBLAS_DEFAULT_MATH));
+  ASSIGN_OR_RETURN(ctx->matmul_, internal::MatmulPlans::Create());
   return ctx;
 }
 
@@ -114,7 +110,6 @@ void ResetScratchPeak(int device) {
 }
 
 CudaContext::~CudaContext() {
-  if (cublas_ != nullptr) cublasDestroy(cublas_);
   if (stream_ != nullptr) {
     cudaStreamSynchronize(stream_);
     cudaStreamDestroy(stream_);

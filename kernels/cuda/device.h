@@ -133,7 +133,11 @@ class DeviceBuffer {
   size_t size_ = 0;
 };
 
-// One device, one stream, one cuBLAS handle bound to that stream.
+namespace internal {
+class MatmulPlans;
+}
+
+// One device, one stream, and the matrix products' cuBLASLt state (matmul.h).
 class CudaContext {
  public:
   // Selects `device` for the calling thread. FailedPrecondition without a usable device,
@@ -145,7 +149,7 @@ class CudaContext {
 
   int device() const { return device_; }
   cudaStream_t stream() const { return stream_; }
-  cublasHandle_t cublas() const { return cublas_; }
+  internal::MatmulPlans& matmul() const { return *matmul_; }
   // Selects this context's device for the calling thread: a context driven from several
   // threads (one at a time) needs it on each thread before its ops.
   void MakeCurrent() const { LIGHTRL_CUDA_CHECK(cudaSetDevice(device_)); }
@@ -156,7 +160,7 @@ class CudaContext {
   CudaContext() = default;
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
-  cublasHandle_t cublas_ = nullptr;
+  std::unique_ptr<internal::MatmulPlans> matmul_;
 };
 
 // Peak bytes held in the device's stream-ordered pool (the ops' scratch) since the last

@@ -4,11 +4,21 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/gemm.h"
+#include "kernels/cuda/matmul.h"
 
 namespace lightrl::kernels::cuda {
 namespace {
 
 cublasOperation_t Op(Transpose t) { return t == Transpose::kNo ? CUBLAS_OP_N : CUBLAS_OP_T; }
+
+// Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLAS gets (B, A) with the
+// same transposes and the dimensions (n, m, k).
+void RowMajorProduct(const CudaContext& ctx, Transpose trans_a, Transpose trans_b, int m, int n,
+                     int k, float alpha, const void* a, int lda, const void* b, int ldb,
+                     cudaDataType_t type, float beta, float* c, int ldc) {
+  ctx.matmul().Run(ctx.stream(), Op(trans_b), Op(trans_a), n, m, k, alpha, {b, type, ldb},
+                   {a, type, lda}, beta, c, ldc);
+}
 
 }  // namespace
 
@@ -60,9 +70,8 @@ void SplitGemm(const CudaContext& ctx, Transpose trans_a, Transpose trans_b, int
   // The small terms first, then the large one, each added into C.
   const std::pair<const bf16*, const bf16*> terms[] = {{a.lo, b.hi}, {a.hi, b.lo}, {a.hi, b.hi}};
   for (const auto& [a16, b16] : terms) {
-    LIGHTRL_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), Op(trans_b), Op(trans_a), n, m, k, &alpha, b16,
-                                      CUDA_R_16BF, b.ld, a16, CUDA_R_16BF, a.ld, &beta, c,
-                                      CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    RowMajorProduct(ctx, trans_a, trans_b, m, n, k, alpha, a16, a.ld, b16, b.ld, CUDA_R_16BF, beta,
+                    c, ldc);
     beta = 1.0f;
   }
 }
@@ -71,12 +80,9 @@ void Gemm(const CudaContext& ctx, GemmPrecision precision, Transpose trans_a, Tr
           int m, int n, int k, float alpha, const Matrix& a, const Matrix& b, float beta, float* c,
           int ldc) {
   if (m <= 0 || n <= 0) return;
-  // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLAS gets (B, A) with
-  // the same transposes and the dimensions (n, m, k).
   if (precision == GemmPrecision::kFp32) {
-    LIGHTRL_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), Op(trans_b), Op(trans_a), n, m, k, &alpha,
-                                      b.f32, CUDA_R_32F, b.ld, a.f32, CUDA_R_32F, a.ld, &beta, c,
-                                      CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    RowMajorProduct(ctx, trans_a, trans_b, m, n, k, alpha, a.f32, a.ld, b.f32, b.ld, CUDA_R_32F,
+                    beta, c, ldc);
     return;
   }
   // The operand as stored: rows × cols with stride ld.
@@ -113,9 +119,8 @@ void Gemm(const CudaContext& ctx, GemmPrecision precision, Transpose trans_a, Tr
     b16 = b_scratch->data();
     ldb = b_cols;
   }
-  LIGHTRL_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), Op(trans_b), Op(trans_a), n, m, k, &alpha, b16,
-                                    CUDA_R_16BF, ldb, a16, CUDA_R_16BF, lda, &beta, c, CUDA_R_32F,
-                                    ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  RowMajorProduct(ctx, trans_a, trans_b, m, n, k, alpha, a16, lda, b16, ldb, CUDA_R_16BF, beta, c,
+                  ldc);
 }
 
 }  // namespace lightrl::kernels::cuda

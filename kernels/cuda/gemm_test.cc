@@ -1,11 +1,17 @@
-// GPU GEMMs against the CPU reference (kernels/gemm.h): FP32, bf16 and bf16x3.
+// GPU GEMMs against the CPU reference (kernels/gemm.h): FP32, bf16 and bf16x3, and the
+// algorithm classes of kernels/cuda/matmul.h.
 #include "kernels/cuda/gemm.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <random>
+#include <set>
 
 #include "kernels/bf16.h"
+#include "kernels/cuda/matmul.h"
 #include "kernels/cuda/test_util.h"
 #include "kernels/gemm.h"
 
@@ -111,6 +117,56 @@ TEST_F(GemmTest, Bf16x3IsCloseToFp32ForEveryTranspose) {
                     0.8f, 0.0f, false, 60),
             100 * Compare(GemmPrecision::kBf16x3, false, Transpose::kNo, Transpose::kYes, 45, 70,
                           1024, 0.8f, 0.0f, false, 60));
+}
+
+// Products whose row count changes from call to call (tokens per batch, rows per expert)
+// share one algorithm query per power-of-two class of rows, and repeating a shape asks
+// nothing new (kernels/cuda/matmul.h).
+TEST_F(GemmTest, RowCountsThatVaryShareAlgorithmQueries) {
+  std::mt19937 rng(5);
+  std::vector<int> rows;
+  std::set<int> classes;
+  while (rows.size() < 16) {
+    const int m = 1 + static_cast<int>(rng() % 700);
+    if (std::find(rows.begin(), rows.end(), m) != rows.end()) continue;
+    rows.push_back(m);
+    classes.insert(static_cast<int>(std::bit_ceil(static_cast<unsigned>(m))));
+  }
+  for (Transpose tb : {Transpose::kNo, Transpose::kYes}) {
+    const int64_t before = ctx().matmul().queries();
+    uint64_t seed = 90;
+    for (int pass = 0; pass < 2; ++pass) {
+      for (int m : rows) {
+        EXPECT_LT(Compare(GemmPrecision::kBf16, true, Transpose::kNo, tb, m, 96, 64, 1.0f, 0.5f,
+                          true, seed++),
+                  2e-6)
+            << "m " << m;
+      }
+      EXPECT_LE(ctx().matmul().queries() - before, static_cast<int64_t>(classes.size()))
+          << "pass " << pass;
+    }
+    EXPECT_LT(classes.size(), rows.size());
+  }
+}
+
+// Operands one element off a 16-byte boundary still multiply right (their alignment is part
+// of the algorithm's class).
+TEST_F(GemmTest, MisalignedOperandsMultiplyRight) {
+  const int m = 33, n = 40, k = 24;
+  const auto a = RandomFloats(static_cast<size_t>(m) * k + 1, 3);
+  const auto b = RandomFloats(static_cast<size_t>(n) * k + 1, 4);
+  std::vector<float> expected(static_cast<size_t>(m) * n + 1, 0.0f);
+  kernels::Gemm<float>(Transpose::kNo, Transpose::kYes, m, n, k, 1.0f, a.data() + 1, k,
+                       b.data() + 1, k, 0.0f, expected.data() + 1, n, {});
+  auto da = Upload(a);
+  auto db = Upload(b);
+  auto dc = Output(expected.size());
+  Gemm(ctx(), GemmPrecision::kFp32, Transpose::kNo, Transpose::kYes, m, n, k, 1.0f,
+       {da.data() + 1, k, nullptr}, {db.data() + 1, k, nullptr}, 0.0f, dc.data() + 1, n);
+  std::vector<float> got = dc.Download();
+  EXPECT_LT(RelativeError(std::vector<float>(got.begin() + 1, got.end()),
+                          std::vector<float>(expected.begin() + 1, expected.end())),
+            1e-6);
 }
 
 TEST_F(GemmTest, SplitToBf16KeepsSixteenBitsInHiPlusLo) {
