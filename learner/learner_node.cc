@@ -50,7 +50,10 @@ nlohmann::json MetricsJson(const StepMetrics& m, const char* kind) {
           {"staleness_mean", m.staleness_mean},
           {"staleness_max", m.staleness_max},
           {"step_seconds", m.step_seconds},
-          {"compute_seconds", m.compute_seconds},
+          {"compute_seconds", m.compute_seconds()},
+          {"forward_seconds", m.forward_seconds},
+          {"backward_seconds", m.backward_seconds},
+          {"optimizer_seconds", m.optimizer_seconds},
           {"tokens_per_second", m.step_seconds > 0 ? m.tokens / m.step_seconds : 0.0},
           {"lr", m.lr}};
 }
@@ -229,8 +232,8 @@ Status LearnerNode::SetUpActor(zmq::context_t& context, EventLoop& loop) {
 #if LIGHTRL_WITH_NCCL
   if (nccl_weights_ != nullptr) {
     weights_->ServeNcclPulls(
-        [this](uint64_t version, const std::string& id, WeightServer::NcclReply reply) {
-          nccl_weights_->Serve(version, id, [this, reply = std::move(reply)](Status sent) {
+        [this](uint64_t version, const std::string& id, bool reuse, WeightServer::NcclReply reply) {
+          nccl_weights_->Serve(version, id, reuse, [this, reply = std::move(reply)](Status sent) {
             // The reply goes out on the actor; a stopped actor answers nobody.
             actor_->Post([reply, sent] { reply(sent); }).IgnoreError();
           });

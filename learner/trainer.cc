@@ -107,7 +107,7 @@ struct PolicyTrainer::Update {
   double entropy_sum = 0;
   double grad_norm = 0;
   double aux_loss = 0;
-  double compute_seconds = 0;
+  double forward_seconds = 0, backward_seconds = 0, optimizer_seconds = 0;
   std::vector<float> logprobs;  // Per token of the part, before the update.
 };
 
@@ -140,6 +140,7 @@ StatusOr<PolicyTrainer::Update> PolicyTrainer::RunUpdate(const model::PackedBatc
   model::ForwardOptions options;
   options.temperature = sft ? 1.0 : config_.temperature;
   ASSIGN_OR_RETURN(model::ForwardOutput<float> out, policy_->Forward(packed, options));
+  update.forward_seconds = SecondsSince(start);
   update.logprobs = out.logprobs;
   update.aux_loss = out.aux_loss;
   for (const LossSequence& s : sequences) {
@@ -164,10 +165,13 @@ StatusOr<PolicyTrainer::Update> PolicyTrainer::RunUpdate(const model::PackedBatc
     inputs.sequences = sequences;
     ASSIGN_OR_RETURN(update.loss, ComputePolicyLoss(config_.loss, inputs));
   }
+  start = SteadyClock::now();
   policy_->ZeroGrad();
   RETURN_IF_ERROR(policy_->Backward(update.loss.dlogprob));
+  update.backward_seconds = SecondsSince(start);
+  start = SteadyClock::now();
   update.grad_norm = policy_->ClipAndStep(config_.max_grad_norm);
-  update.compute_seconds = SecondsSince(start);
+  update.optimizer_seconds = SecondsSince(start);
   return update;
 }
 
@@ -280,7 +284,7 @@ StatusOr<StepMetrics> PolicyTrainer::TrainRl(const std::vector<TrainGroup>& grou
       probe(part, old.logprobs);
       part.anchor = old.logprobs;
     }
-    m.compute_seconds += SecondsSince(recompute_start);
+    m.forward_seconds += SecondsSince(recompute_start);
   }
   double grad_norm_sum = 0;
   for (size_t p = 0; p < packed.size(); ++p) {
@@ -300,7 +304,9 @@ StatusOr<StepMetrics> PolicyTrainer::TrainRl(const std::vector<TrainGroup>& grou
     m.is_weight_mean += u.loss.is_weight_mean * u.loss.tokens;
     m.tis_weight_mean += u.loss.tis_weight_mean * u.loss.tokens;
     m.aux_loss += u.aux_loss / static_cast<double>(packed.size());
-    m.compute_seconds += u.compute_seconds;
+    m.forward_seconds += u.forward_seconds;
+    m.backward_seconds += u.backward_seconds;
+    m.optimizer_seconds += u.optimizer_seconds;
   }
   double tokens = static_cast<double>(std::max<int64_t>(1, m.tokens));
   m.entropy_mean /= tokens;
@@ -345,7 +351,9 @@ StatusOr<StepMetrics> PolicyTrainer::TrainSft(const std::vector<SftExample>& exa
   m.entropy_mean = u.entropy_sum / std::max(1, u.loss.tokens);
   m.grad_norm = m.grad_norm_max = u.grad_norm;
   m.aux_loss = u.aux_loss;
-  m.compute_seconds = u.compute_seconds;
+  m.forward_seconds = u.forward_seconds;
+  m.backward_seconds = u.backward_seconds;
+  m.optimizer_seconds = u.optimizer_seconds;
   m.lr = policy_->optimizer_options().lr;
   ++step_;
   ++version_;
