@@ -35,8 +35,9 @@ class MessengerTest : public ::testing::TestWithParam<std::string> {
           ASSIGN_OR_RETURN(auto socket,
                            ZmqSocket::Create(context_, SocketKind::kRouter, SocketOptions()));
           ASSIGN_OR_RETURN(endpoint_, socket->Bind(EndpointFor(GetParam())));
-          server_ = std::make_unique<Messenger>(&loop, std::move(socket),
-                                                MessengerConfig{"server", "server"}, &metrics_);
+          server_ = std::make_unique<Messenger>(
+              &loop, std::move(socket), MessengerConfig{.name = "server", .sender_id = "server"},
+              &metrics_);
           install(*server_);
           return Status::Ok();
         },
@@ -54,8 +55,9 @@ class MessengerTest : public ::testing::TestWithParam<std::string> {
         [&](EventLoop& loop) -> Status {
           ASSIGN_OR_RETURN(auto socket, ZmqSocket::Create(context_, SocketKind::kDealer, options));
           RETURN_IF_ERROR(socket->Connect(endpoint_));
-          client_ = std::make_unique<Messenger>(&loop, std::move(socket),
-                                                MessengerConfig{"client", "client-1"}, nullptr);
+          client_ = std::make_unique<Messenger>(
+              &loop, std::move(socket), MessengerConfig{.name = "client", .sender_id = "client-1"},
+              nullptr);
           return Status::Ok();
         },
         [this] { client_.reset(); });
@@ -106,7 +108,8 @@ class MessengerTest : public ::testing::TestWithParam<std::string> {
     std::vector<zmq::message_t> reply;
     EXPECT_TRUE((*socket)->Receive(&reply).ok());
     DecodeError error;
-    ASSIGN_OR_RETURN(auto decoded, IncomingMessage::Decode(std::move(reply), CodecLimits(), &error));
+    ASSIGN_OR_RETURN(auto decoded,
+                     IncomingMessage::Decode(std::move(reply), CodecLimits(), &error));
     return std::string(decoded->envelope().toString().flatten().cStr());
   }
 
@@ -285,8 +288,8 @@ INSTANTIATE_TEST_SUITE_P(Transports, MessengerTest, ::testing::Values("inproc", 
                          [](const auto& info) { return info.param; });
 
 TEST(RetryClassTest, MapsBothWays) {
-  for (StatusCode code : {StatusCode::kResourceExhausted, StatusCode::kUnavailable,
-                          StatusCode::kUnimplemented}) {
+  for (StatusCode code :
+       {StatusCode::kResourceExhausted, StatusCode::kUnavailable, StatusCode::kUnimplemented}) {
     capnp::MallocMessageBuilder builder;
     auto error = builder.initRoot<proto::Error>();
     error.setRetryClass(RetryClassFor(Status(code, "x")));
