@@ -109,7 +109,7 @@ void WeightServer::OnNcclPull(const IncomingMessage& message) {
   const std::string peer = message.peer();
   const uint64_t request_id = message.envelope().getMessageId();
   nccl_pulls_(pull.getVersion(), std::string(reinterpret_cast<const char*>(id.begin()), id.size()),
-              [this, peer, request_id](Status outcome) {
+              pull.getReuse(), [this, peer, request_id](Status outcome) {
                 OutgoingMessage reply;
                 if (outcome.ok()) {
                   reply.envelope().getBody().initAck().setDetail("sent over NCCL");
@@ -237,7 +237,8 @@ Status WeightFetcher::Connect(const std::string& endpoint) {
 }
 
 void WeightFetcher::RequestNcclPull(proto::WeightsAnnounce::Reader announce,
-                                    const std::string& nccl_id, std::chrono::milliseconds timeout,
+                                    const std::string& nccl_id, bool reuse,
+                                    std::chrono::milliseconds timeout,
                                     std::function<void(Status)> done) {
   Status connected = Connect(announce.getEndpoint());
   if (!connected.ok()) {
@@ -248,6 +249,7 @@ void WeightFetcher::RequestNcclPull(proto::WeightsAnnounce::Reader announce,
   auto pull = request.envelope().getBody().initWeightsNcclPull();
   pull.setVersion(announce.getVersion());
   pull.setNcclId(kj::arrayPtr(reinterpret_cast<const kj::byte*>(nccl_id.data()), nccl_id.size()));
+  pull.setReuse(reuse);
   messenger_->Request("", std::move(request), Millis(timeout.count()),
                       [done = std::move(done)](StatusOr<std::unique_ptr<IncomingMessage>> reply) {
                         done(reply.status());

@@ -77,11 +77,12 @@ class WeightServer {
   // Writes the announce of `version` (must be servable). Errors: NotFound.
   Status FillAnnounce(uint64_t version, proto::WeightsAnnounce::Builder announce) const;
 
-  // Serves WeightsNcclPull: handler(version, nccl_id, reply) runs on the loop and must call
-  // reply exactly once, on the loop, with the transfer's outcome (Ok is answered Ack).
+  // Serves WeightsNcclPull: handler(version, nccl_id, reuse, reply) runs on the loop and
+  // must call reply exactly once, on the loop, with the transfer's outcome (Ok is answered
+  // Ack). reuse: the communicator nccl_id was joined by an earlier pull.
   using NcclReply = std::function<void(Status)>;
-  using NcclPullHandler =
-      std::function<void(uint64_t version, const std::string& nccl_id, NcclReply reply)>;
+  using NcclPullHandler = std::function<void(uint64_t version, const std::string& nccl_id,
+                                             bool reuse, NcclReply reply)>;
   void ServeNcclPulls(NcclPullHandler handler) { nccl_pulls_ = std::move(handler); }
 
   // The advertised endpoint (see AdvertisedEndpoint).
@@ -127,11 +128,13 @@ class WeightFetcher {
   void Fetch(proto::WeightsAnnounce::Reader announce, Done done);
   bool busy() const { return job_ != nullptr; }
   // Asks the server of `announce` to send its version over NCCL into the communicator
-  // `nccl_id` (this side joins it as rank 1, elsewhere); `done` runs once, on the loop, with
+  // `nccl_id` (this side is its rank 1, elsewhere; reuse: the server joined it on an earlier
+  // pull, else it joins it now); `done` runs once, on the loop, with
   // Ok when the server answers that the send completed, or the error (the server's,
   // DeadlineExceeded after `timeout`, Unavailable when it cannot be reached).
   void RequestNcclPull(proto::WeightsAnnounce::Reader announce, const std::string& nccl_id,
-                       std::chrono::milliseconds timeout, std::function<void(Status)> done);
+                       bool reuse, std::chrono::milliseconds timeout,
+                       std::function<void(Status)> done);
 
  private:
   struct Job;

@@ -6,6 +6,7 @@
 #include <future>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "actors/actor.h"
 #include "core/crc32c.h"
@@ -96,8 +97,9 @@ class WeightsTest : public ::testing::Test {
                       auto socket =
                           ZmqSocket::Create(context_, SocketKind::kRouter, SocketOptions());
                       endpoint = *(*socket)->Bind("tcp://127.0.0.1:0");
-                      fake_ = std::make_unique<Messenger>(loop_, std::move(*socket),
-                                                          MessengerConfig{"fake", "fake"}, nullptr);
+                      fake_ = std::make_unique<Messenger>(
+                          loop_, std::move(*socket),
+                          MessengerConfig{.name = "fake", .sender_id = "fake"}, nullptr);
                       InstallCorruptingServer(*fake_, bytes, always);
                     })
                     .ok());
@@ -236,19 +238,19 @@ TEST(ValidateLayoutTest, NamesTheOffendingTensor) {
               HasSubstr("tensor a: shape and dtype give 24 bytes, layout says 20"));
 }
 
-// The NCCL pull's messages: the handler gets the version and the id's bytes, and the
-// fetcher's callback gets the handler's outcome (the GPUs themselves are tested in
+// The NCCL pull's messages: the handler gets the version, the id's bytes and the reuse flag,
+// and the fetcher's callback gets the handler's outcome (the GPUs themselves are tested in
 // kernels/cuda/nccl_transfer_test.cc).
 TEST_F(WeightsTest, NcclPullsReachTheLearnersHandlerAndReturnItsOutcome) {
   ASSERT_TRUE(Publish(RandomImage(7, 1000, 7)).ok());
-  auto pull = [&](const std::string& id) {
+  auto pull = [&](const std::string& id, bool reuse = false) {
     std::promise<Status> result;
     EXPECT_TRUE(actor_
                     ->Post([&] {
                       capnp::MallocMessageBuilder builder;
                       auto announce = builder.initRoot<proto::WeightsAnnounce>();
                       CHECK_OK(server_->FillAnnounce(7, announce));
-                      fetcher_->RequestNcclPull(announce.asReader(), id,
+                      fetcher_->RequestNcclPull(announce.asReader(), id, reuse,
                                                 std::chrono::milliseconds(2000),
                                                 [&](Status s) { result.set_value(s); });
                     })
@@ -260,12 +262,12 @@ TEST_F(WeightsTest, NcclPullsReachTheLearnersHandlerAndReturnItsOutcome) {
   EXPECT_EQ(refused.code(), StatusCode::kAborted);
   EXPECT_THAT(std::string(refused.message()), HasSubstr("serves no NCCL pulls"));
 
-  std::vector<std::pair<uint64_t, std::string>> seen;
+  std::vector<std::tuple<uint64_t, std::string, bool>> seen;
   ASSERT_TRUE(actor_
                   ->Call([&] {
-                    server_->ServeNcclPulls([&](uint64_t version, const std::string& id,
+                    server_->ServeNcclPulls([&](uint64_t version, const std::string& id, bool reuse,
                                                 WeightServer::NcclReply reply) {
-                      seen.emplace_back(version, id);
+                      seen.emplace_back(version, id, reuse);
                       reply(id == std::string("good\0id", 7)
                                 ? Status::Ok()
                                 : DeadlineExceededError("the peer did not complete in time"));
@@ -273,12 +275,14 @@ TEST_F(WeightsTest, NcclPullsReachTheLearnersHandlerAndReturnItsOutcome) {
                   })
                   .ok());
   EXPECT_TRUE(pull(std::string("good\0id", 7)).ok());
-  Status late = pull("slow");
+  Status late = pull("slow", /*reuse=*/true);
   EXPECT_EQ(late.code(), StatusCode::kAborted);
   EXPECT_THAT(std::string(late.message()), HasSubstr("did not complete in time"));
   ASSERT_EQ(seen.size(), 2u);
-  EXPECT_EQ(seen[0].first, 7u);
-  EXPECT_EQ(seen[0].second, std::string("good\0id", 7));  // Bytes, zeros included.
+  EXPECT_EQ(std::get<0>(seen[0]), 7u);
+  EXPECT_EQ(std::get<1>(seen[0]), std::string("good\0id", 7));  // Bytes, zeros included.
+  EXPECT_FALSE(std::get<2>(seen[0]));
+  EXPECT_TRUE(std::get<2>(seen[1])) << "the reuse flag did not reach the handler";
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "model/nccl_weights.h"
 
-#include "kernels/cuda/nccl_transfer.h"
+#include <algorithm>
+
 #include "model/cuda_model.h"
 
 namespace lightrl::model {
@@ -56,11 +57,11 @@ void NcclWeightSource::Capture(uint64_t version) {
   snapshot_version_ = version;
 }
 
-void NcclWeightSource::Serve(uint64_t version, std::string nccl_id,
+void NcclWeightSource::Serve(uint64_t version, std::string nccl_id, bool reuse,
                              std::function<void(Status)> done) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
-    queue_.push_back({version, std::move(nccl_id), std::move(done)});
+    queue_.push_back({version, std::move(nccl_id), reuse, std::move(done)});
   }
   queue_cv_.notify_one();
 }
@@ -80,15 +81,45 @@ void NcclWeightSource::Run() {
 }
 
 Status NcclWeightSource::Send(const Pull& pull) {
-  ASSIGN_OR_RETURN(ncclUniqueId id, kernels::cuda::NcclIdFromBytes(pull.nccl_id));
   std::lock_guard<std::mutex> lock(snapshot_mu_);
+  Status sent;
   if (pull.version != snapshot_version_) {
-    return FailedPreconditionError("version " + std::to_string(pull.version) +
+    sent = FailedPreconditionError("version " + std::to_string(pull.version) +
                                    " is not on the learner's GPU (it holds " +
                                    std::to_string(snapshot_version_) + ")");
+  } else {
+    StatusOr<kernels::cuda::NcclLink*> link = LinkFor(pull);
+    sent = link.ok() ? (*link)->Transfer(snapshot_.data(), snapshot_.bytes(), timeout_)
+                     : link.status();
   }
-  return kernels::cuda::NcclTransfer(model_->context().device(), /*rank=*/0, snapshot_.data(),
-                                     snapshot_.bytes(), id, timeout_);
+  // The puller drops its side of the link after any failure; so does the source.
+  if (!sent.ok()) links_.erase(pull.nccl_id);
+  return sent;
+}
+
+StatusOr<kernels::cuda::NcclLink*> NcclWeightSource::LinkFor(const Pull& pull) {
+  auto kept = links_.find(pull.nccl_id);
+  if (pull.reuse) {
+    if (kept == links_.end()) {
+      return FailedPreconditionError(
+          "the learner holds no NCCL link with this id (dropped after a failure, or evicted); "
+          "join a fresh one");
+    }
+    kept->second.last_used = ++pulls_;
+    return kept->second.link.get();
+  }
+  ASSIGN_OR_RETURN(ncclUniqueId id, kernels::cuda::NcclIdFromBytes(pull.nccl_id));
+  if (kept == links_.end() && links_.size() >= kMaxNcclLinks) {
+    links_.erase(std::min_element(links_.begin(), links_.end(), [](const auto& a, const auto& b) {
+      return a.second.last_used < b.second.last_used;
+    }));
+  }
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<kernels::cuda::NcclLink> link,
+      kernels::cuda::NcclLink::Join(model_->context().device(), /*rank=*/0, id, timeout_));
+  Link& slot = links_[pull.nccl_id];
+  slot = {std::move(link), ++pulls_};
+  return slot.link.get();
 }
 
 StatusOr<std::unique_ptr<NcclWeightSink>> NcclWeightSink::Create(Policy* policy) {
@@ -98,11 +129,31 @@ StatusOr<std::unique_ptr<NcclWeightSink>> NcclWeightSink::Create(Policy* policy)
   return sink;
 }
 
-Status NcclWeightSink::Receive(const std::string& nccl_id, std::chrono::milliseconds timeout,
+StatusOr<NcclWeightSink::PullId> NcclWeightSink::NextPull() {
+  if (link_ != nullptr && !link_->broken()) return PullId{link_id_, true};
+  link_.reset();
+  ASSIGN_OR_RETURN(ncclUniqueId id, kernels::cuda::NewNcclId());
+  link_id_ = kernels::cuda::NcclIdBytes(id);
+  return PullId{link_id_, false};
+}
+
+Status NcclWeightSink::Receive(const PullId& pull, std::chrono::milliseconds timeout,
                                const std::atomic<bool>* cancel) {
-  ASSIGN_OR_RETURN(ncclUniqueId id, kernels::cuda::NcclIdFromBytes(nccl_id));
-  return kernels::cuda::NcclTransfer(model_->context().device(), /*rank=*/1, staging_.data(),
-                                     staging_.bytes(), id, timeout, cancel);
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline = Clock::now() + timeout;
+  if (!pull.reuse) {
+    ASSIGN_OR_RETURN(ncclUniqueId id, kernels::cuda::NcclIdFromBytes(pull.nccl_id));
+    ASSIGN_OR_RETURN(link_, kernels::cuda::NcclLink::Join(model_->context().device(), /*rank=*/1,
+                                                          id, timeout, cancel));
+    link_id_ = pull.nccl_id;
+  } else if (link_ == nullptr || link_id_ != pull.nccl_id) {
+    return FailedPreconditionError("NCCL receive: no link with this id to reuse");
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  Status received = link_->Transfer(staging_.data(), staging_.bytes(),
+                                    std::max(left, std::chrono::milliseconds(0)), cancel);
+  if (!received.ok()) link_.reset();
+  return received;
 }
 
 void NcclWeightSink::Apply() {

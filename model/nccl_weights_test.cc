@@ -1,6 +1,7 @@
 // Weights GPU to GPU between two policies (two GPUs; skips otherwise): the receiving
-// policy computes what the sending one does, a pull for another version is refused, and
-// a CPU policy cannot take part.
+// policy computes what the sending one does, later pulls reuse the first pull's link, a
+// refused pull ends the link on both sides and the next one joins afresh, and a CPU policy
+// cannot take part.
 #include "model/nccl_weights.h"
 
 #include <gtest/gtest.h>
@@ -41,28 +42,69 @@ TEST(NcclWeightsTest, TheReceiverComputesWhatTheSenderDoes) {
   auto source = NcclWeightSource::Create(learner->get(), milliseconds(30000));
   auto sink = NcclWeightSink::Create(rollout->get());
   ASSERT_TRUE(source.ok() && sink.ok());
-  (*source)->Capture(3);
-
-  auto id = kernels::cuda::NewNcclId();
-  ASSERT_TRUE(id.ok());
-  const std::string id_bytes = kernels::cuda::NcclIdBytes(*id);
-  std::future<Status> received = std::async(
-      std::launch::async, [&] { return (*sink)->Receive(id_bytes, milliseconds(30000)); });
-  std::promise<Status> served;
-  (*source)->Serve(3, id_bytes, [&](Status s) { served.set_value(s); });
-  ASSERT_TRUE(served.get_future().get().ok());
-  ASSERT_TRUE(received.get().ok());
-  (*sink)->Apply();
   const PackedBatch batch = testing::RandomBatch({12, 7, 19}, 2, config.vocab_size, 4);
-  auto a = (*learner)->Forward(batch, {.keep_activations = false});
-  auto b = (*rollout)->Forward(batch, {.keep_activations = false});
-  ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_EQ(a->logprobs, b->logprobs) << "the receiver does not hold the sender's weights";
+  auto logprobs = [&](Policy& policy) {
+    auto out = policy.Forward(batch, {.keep_activations = false});
+    CHECK_OK(out.status());
+    return out->logprobs;
+  };
+  // One pull of `version`: the source's outcome, the sink's, and the id it went over.
+  struct Outcome {
+    Status served, received;
+    NcclWeightSink::PullId id;
+  };
+  auto pull = [&](uint64_t version) {
+    Outcome outcome;
+    auto id = (*sink)->NextPull();
+    CHECK_OK(id.status());
+    outcome.id = *id;
+    std::atomic<bool> cancel{false};
+    std::future<Status> received = std::async(std::launch::async, [&] {
+      return (*sink)->Receive(outcome.id, milliseconds(30000), &cancel);
+    });
+    std::promise<Status> served;
+    (*source)->Serve(version, outcome.id.nccl_id, outcome.id.reuse,
+                     [&](Status s) { served.set_value(s); });
+    outcome.served = served.get_future().get();
+    if (!outcome.served.ok()) cancel = true;  // as the rollout actor does on an Error reply
+    outcome.received = received.get();
+    return outcome;
+  };
 
-  // Version 4 was never captured: refused without waiting for a peer.
-  std::promise<Status> refused;
-  (*source)->Serve(4, id_bytes, [&](Status s) { refused.set_value(s); });
-  EXPECT_EQ(refused.get_future().get().code(), StatusCode::kFailedPrecondition);
+  (*source)->Capture(3);
+  const Outcome first = pull(3);
+  ASSERT_TRUE(first.served.ok()) << first.served;
+  ASSERT_TRUE(first.received.ok()) << first.received;
+  EXPECT_FALSE(first.id.reuse) << "a first pull must name a fresh link";
+  (*sink)->Apply();
+  EXPECT_EQ(logprobs(**learner), logprobs(**rollout))
+      << "the receiver does not hold the sender's weights";
+
+  (*learner)->InitializeRandom(13);
+  (*source)->Capture(4);
+  const Outcome second = pull(4);
+  ASSERT_TRUE(second.served.ok()) << second.served;
+  ASSERT_TRUE(second.received.ok()) << second.received;
+  EXPECT_TRUE(second.id.reuse);
+  EXPECT_EQ(second.id.nccl_id, first.id.nccl_id) << "the second pull did not keep the link";
+  (*sink)->Apply();
+  EXPECT_EQ(logprobs(**learner), logprobs(**rollout)) << "version 4 did not arrive";
+
+  // Version 5 was never captured: refused at once, and the link ends on both sides.
+  const Outcome refused = pull(5);
+  EXPECT_EQ(refused.served.code(), StatusCode::kFailedPrecondition) << refused.served;
+  EXPECT_EQ(refused.received.code(), StatusCode::kCancelled) << refused.received;
+  std::promise<Status> unknown;
+  (*source)->Serve(4, first.id.nccl_id, /*reuse=*/true, [&](Status s) { unknown.set_value(s); });
+  const Status stale = unknown.get_future().get();
+  EXPECT_EQ(stale.code(), StatusCode::kFailedPrecondition) << stale;
+  EXPECT_NE(std::string(stale.message()).find("no NCCL link"), std::string::npos) << stale;
+
+  const Outcome fresh = pull(4);
+  ASSERT_TRUE(fresh.served.ok()) << fresh.served;
+  ASSERT_TRUE(fresh.received.ok()) << fresh.received;
+  EXPECT_FALSE(fresh.id.reuse);
+  EXPECT_NE(fresh.id.nccl_id, first.id.nccl_id);
 }
 
 }  // namespace

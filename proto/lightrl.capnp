@@ -238,6 +238,7 @@ struct WeightsChunkRequest {
 struct WeightsNcclPull {
   version @0 :UInt64;
   ncclId @1 :Data;
+  reuse @2 :Bool;    # false: the learner joins communicator ncclId first; true: it kept it.
 }
 
 struct WeightsChunk {

@@ -11,7 +11,6 @@
 #include "core/tokenizer.h"
 #include "model/config.h"
 #if LIGHTRL_WITH_NCCL
-#include "kernels/cuda/nccl_transfer.h"
 #include "model/nccl_weights.h"
 #endif
 
@@ -319,7 +318,8 @@ void RolloutNode::StartNcclPull(std::unique_ptr<capnp::MallocMessageBuilder> ann
   nccl_pull_ = std::make_unique<NcclPull>();
   nccl_pull_->announce = std::move(announce);
   proto::WeightsAnnounce::Reader reader = nccl_pull_->reader();
-  StatusOr<ncclUniqueId> id = kernels::cuda::NewNcclId();
+  if (nccl_thread_.joinable()) nccl_thread_.join();  // The previous receive has ended.
+  StatusOr<model::NcclWeightSink::PullId> id = nccl_sink_->NextPull();
   if (AnnouncedLayout(reader) != byte_layout_ || !id.ok()) {
     nccl_pull_->received = nccl_pull_->acknowledged =
         id.ok() ? InvalidArgumentError("the announced layout is not this model's") : id.status();
@@ -327,11 +327,16 @@ void RolloutNode::StartNcclPull(std::unique_ptr<capnp::MallocMessageBuilder> ann
     return;
   }
   staging_busy_ = true;
-  const std::string id_bytes = kernels::cuda::NcclIdBytes(*id);
-  if (nccl_thread_.joinable()) nccl_thread_.join();  // The previous receive has ended.
+  if (!id->reuse) {
+    metrics_
+        ->GetCounter("lightrl_rollout_nccl_links_joined_total",
+                     "NCCL communicators joined with the learner for weight pulls (one, unless "
+                     "a pull failed).")
+        ->Increment();
+  }
   nccl_cancel_ = false;
-  nccl_thread_ = std::thread([this, id_bytes] {
-    Status received = nccl_sink_->Receive(id_bytes, config_.nccl_timeout, &nccl_cancel_);
+  nccl_thread_ = std::thread([this, pull_id = *id] {
+    Status received = nccl_sink_->Receive(pull_id, config_.nccl_timeout, &nccl_cancel_);
     actor_
         ->Post([this, received] {
           nccl_pull_->received = received;
@@ -339,12 +344,14 @@ void RolloutNode::StartNcclPull(std::unique_ptr<capnp::MallocMessageBuilder> ann
         })
         .IgnoreError();  // A stopped actor takes no weights.
   });
-  fetcher_->RequestNcclPull(reader, id_bytes, config_.nccl_timeout, [this](Status answer) {
-    // A learner that will not send (e.g. it has moved on to a newer version) ends the wait.
-    if (!answer.ok()) nccl_cancel_ = true;
-    nccl_pull_->acknowledged = answer;
-    FinishNcclPullIfDone();
-  });
+  fetcher_->RequestNcclPull(reader, id->nccl_id, id->reuse, config_.nccl_timeout,
+                            [this](Status answer) {
+                              // A learner that will not send (e.g. it has moved on to a newer
+                              // version) ends the wait.
+                              if (!answer.ok()) nccl_cancel_ = true;
+                              nccl_pull_->acknowledged = answer;
+                              FinishNcclPullIfDone();
+                            });
 #endif
 }
 

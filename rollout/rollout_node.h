@@ -13,16 +13,19 @@
 //             the new weights and their later tokens carry the new version).
 //   NCCL      with weight_transport nccl (model.backend cuda), the actor asks the learner to
 //             send each new version GPU to GPU (model/nccl_weights.h) into a staging buffer
-//             while decoding goes on; the generation thread then copies it in. A pull that
-//             fails (learner not on a GPU, timeout, NCCL error) is repeated in chunks; the
-//             next NCCL pull starts once the staged version is in use.
+//             while decoding goes on; the generation thread then copies it in. The actor
+//             keeps one communicator with the learner for all its pulls. A pull that fails
+//             (learner not on a GPU, timeout, NCCL error) is repeated in chunks and the next
+//             one joins a fresh communicator; the next NCCL pull starts once the staged
+//             version is in use.
 //   late join a node without weights takes no work; the coordinator sends the current announce
 //             right after registration, and the node grants credits once it has pulled it.
 //   errors    a request the generator refuses (bad prompt ids, too long, bad sampling params)
 //             is answered Error(failed) with the reason; the node keeps serving.
 //
 // Metrics: lightrl_rollout_generated_tokens_total, _active_sequences, _queued_groups,
-// _policy_version, _version_lag, lightrl_weight_fetch_seconds (pull time).
+// _policy_version, _version_lag, _nccl_pull_failures_total, _nccl_links_joined_total,
+// lightrl_weight_fetch_seconds (pull time).
 // Thread-safety: Start/Stop from one thread; everything else runs on the node's threads.
 #ifndef LIGHTRL_ROLLOUT_ROLLOUT_NODE_H_
 #define LIGHTRL_ROLLOUT_ROLLOUT_NODE_H_

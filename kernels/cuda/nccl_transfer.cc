@@ -15,37 +15,8 @@ Status NcclError(ncclResult_t result, const std::string& what) {
   return InternalError(what + ": " + ncclGetErrorString(result));
 }
 
-// Polls the communicator (and, once the operation is enqueued, the stream) until both are
-// done, an error shows, the deadline passes or *cancel is set; aborts the communicator on
-// failure.
-Status WaitFor(ncclComm_t comm, cudaStream_t stream, Clock::time_point deadline,
-               const std::atomic<bool>* cancel, const std::string& what) {
-  while (true) {
-    ncclResult_t state = ncclSuccess;
-    const ncclResult_t polled = ncclCommGetAsyncError(comm, &state);
-    if (polled != ncclSuccess) state = polled;
-    if (state != ncclSuccess && state != ncclInProgress) {
-      ncclCommAbort(comm);
-      return NcclError(state, what);
-    }
-    if (state == ncclSuccess) {
-      const cudaError_t query = stream == nullptr ? cudaSuccess : cudaStreamQuery(stream);
-      if (query == cudaSuccess) return Status::Ok();
-      if (query != cudaErrorNotReady) {
-        ncclCommAbort(comm);
-        return InternalError(what + ": " + cudaGetErrorString(query));
-      }
-    }
-    if (Clock::now() >= deadline) {
-      ncclCommAbort(comm);
-      return DeadlineExceededError(what + ": the peer did not complete in time");
-    }
-    if (cancel != nullptr && cancel->load()) {
-      ncclCommAbort(comm);
-      return CancelledError(what + ": cancelled");
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
-  }
+Status CudaError(cudaError_t error, const std::string& what) {
+  return InternalError(what + ": " + cudaGetErrorString(error));
 }
 
 }  // namespace
@@ -71,39 +42,87 @@ StatusOr<ncclUniqueId> NcclIdFromBytes(const std::string& bytes) {
   return id;
 }
 
-Status NcclTransfer(int device, int rank, void* buffer, size_t bytes, const ncclUniqueId& id,
-                    std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
+StatusOr<std::unique_ptr<NcclLink>> NcclLink::Join(int device, int rank, const ncclUniqueId& id,
+                                                   std::chrono::milliseconds timeout,
+                                                   const std::atomic<bool>* cancel) {
   if (rank != 0 && rank != 1) {
-    return InvalidArgumentError("NCCL transfer: rank must be 0 (send) or 1 (receive)");
+    return InvalidArgumentError("NCCL link: rank must be 0 (send) or 1 (receive)");
   }
   setenv("NCCL_NVLS_ENABLE", "0", /*overwrite=*/0);
   const Clock::time_point deadline = Clock::now() + timeout;
+  std::unique_ptr<NcclLink> link(new NcclLink(device, rank));
   cudaError_t error = cudaSetDevice(device);
-  if (error != cudaSuccess)
-    return InternalError(std::string("cudaSetDevice: ") + cudaGetErrorString(error));
-  cudaStream_t stream = nullptr;
-  error = cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
-  if (error != cudaSuccess) {
-    return InternalError(std::string("cudaStreamCreate: ") + cudaGetErrorString(error));
-  }
+  if (error != cudaSuccess) return CudaError(error, "cudaSetDevice");
+  error = cudaStreamCreateWithFlags(&link->stream_, cudaStreamNonBlocking);
+  if (error != cudaSuccess) return CudaError(error, "cudaStreamCreate");
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
   config.blocking = 0;
-  ncclComm_t comm = nullptr;
-  const std::string side = rank == 0 ? "NCCL send" : "NCCL receive";
-  ncclResult_t result = ncclCommInitRankConfig(&comm, 2, id, rank, &config);
-  Status status = result == ncclSuccess || result == ncclInProgress
-                      ? WaitFor(comm, nullptr, deadline, cancel, side + ": joining")
-                      : NcclError(result, side + ": ncclCommInitRankConfig");
-  if (status.ok()) {
-    result = rank == 0 ? ncclSend(buffer, bytes, ncclUint8, 1, comm, stream)
-                       : ncclRecv(buffer, bytes, ncclUint8, 0, comm, stream);
-    status = result == ncclSuccess || result == ncclInProgress
-                 ? WaitFor(comm, stream, deadline, cancel, side)
-                 : NcclError(result, side);
-    if (status.ok()) ncclCommDestroy(comm);
+  const ncclResult_t result = ncclCommInitRankConfig(&link->comm_, 2, id, rank, &config);
+  if (result != ncclSuccess && result != ncclInProgress) {
+    link->Abort();
+    return NcclError(result, "NCCL link: ncclCommInitRankConfig");
   }
-  cudaStreamDestroy(stream);
-  return status;
+  RETURN_IF_ERROR(link->Wait(nullptr, deadline, cancel, "NCCL link: joining"));
+  return link;
+}
+
+NcclLink::~NcclLink() {
+  Abort();
+  if (stream_ != nullptr) {
+    cudaSetDevice(device_);
+    cudaStreamDestroy(stream_);
+  }
+}
+
+void NcclLink::Abort() {
+  if (comm_ != nullptr) ncclCommAbort(comm_);
+  comm_ = nullptr;
+}
+
+Status NcclLink::Transfer(void* buffer, size_t bytes, std::chrono::milliseconds timeout,
+                          const std::atomic<bool>* cancel) {
+  const std::string what = rank_ == 0 ? "NCCL send" : "NCCL receive";
+  if (broken()) return FailedPreconditionError(what + ": the link is broken");
+  const Clock::time_point deadline = Clock::now() + timeout;
+  const cudaError_t error = cudaSetDevice(device_);
+  if (error != cudaSuccess) return CudaError(error, "cudaSetDevice");
+  const ncclResult_t result = rank_ == 0 ? ncclSend(buffer, bytes, ncclUint8, 1, comm_, stream_)
+                                         : ncclRecv(buffer, bytes, ncclUint8, 0, comm_, stream_);
+  if (result != ncclSuccess && result != ncclInProgress) {
+    Abort();
+    return NcclError(result, what);
+  }
+  return Wait(stream_, deadline, cancel, what);
+}
+
+Status NcclLink::Wait(cudaStream_t stream, Clock::time_point deadline,
+                      const std::atomic<bool>* cancel, const std::string& what) {
+  while (true) {
+    ncclResult_t state = ncclSuccess;
+    const ncclResult_t polled = ncclCommGetAsyncError(comm_, &state);
+    if (polled != ncclSuccess) state = polled;
+    if (state != ncclSuccess && state != ncclInProgress) {
+      Abort();
+      return NcclError(state, what);
+    }
+    if (state == ncclSuccess) {
+      const cudaError_t query = stream == nullptr ? cudaSuccess : cudaStreamQuery(stream);
+      if (query == cudaSuccess) return Status::Ok();
+      if (query != cudaErrorNotReady) {
+        Abort();
+        return CudaError(query, what);
+      }
+    }
+    if (Clock::now() >= deadline) {
+      Abort();
+      return DeadlineExceededError(what + ": the peer did not complete in time");
+    }
+    if (cancel != nullptr && cancel->load()) {
+      Abort();
+      return CancelledError(what + ": cancelled");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
 }
 
 }  // namespace lightrl::kernels::cuda
