@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "kernels/cuda/common.cuh"
@@ -28,10 +29,13 @@ constexpr int ColumnReadPitch(int width) { return width + 4; }
 constexpr int PairReadPitch(int width) { return width + 8; }
 
 // Rows of one head: row t of the view starts at base + t·ld + head·head_stride.
+// `wide`: rows may be copied 16 bytes at a time (base 16-byte aligned, ld, head_stride and
+// the head dim multiples of 4 floats).
 struct View {
   const float* base;
   int64_t ld;
   int64_t head_stride;
+  bool wide = false;
 };
 
 struct OutView {
@@ -62,11 +66,19 @@ __device__ inline Lane ThisLane() {
   return {static_cast<int>(threadIdx.x / 32), lane / 4, lane % 4};
 }
 
-// Asynchronous 4-byte copy global → shared; zero-fills when !valid (src is then not read).
+// Asynchronous copy of kFloats (1 or 4) floats global → shared; zero-fills when !valid (src
+// is then not read).
+template <int kFloats>
 __device__ inline void CopyAsync(float* dst, const float* src, bool valid) {
   const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(address), "l"(src),
-               "r"(valid ? 4 : 0));
+  if constexpr (kFloats == 4) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(address), "l"(src),
+                 "r"(valid ? 16 : 0));
+  } else {
+    static_assert(kFloats == 1);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(address), "l"(src),
+                 "r"(valid ? 4 : 0));
+  }
 }
 
 __device__ inline void CommitCopies() { asm volatile("cp.async.commit_group;"); }
@@ -78,13 +90,14 @@ __device__ inline void WaitCopies() {
 }
 
 // Starts copying rows [t0, t0 + kRows) and columns [col0, col0 + kWidth) of a view into tile
-// (pitch kPitch), zero beyond m rows or d columns. Thread i copies column i % kWidth.
-template <int kRows, int kWidth, int kPitch>
-__device__ inline void CopyTileAsync(const View& v, const BlockEntry& e, int dir, int h, int t0,
-                                     int col0, int m, int d, float* tile) {
-  static_assert(kThreads % kWidth == 0 && kRows % (kThreads / kWidth) == 0);
-  constexpr int kRowStep = kThreads / kWidth;
-  const int col = threadIdx.x % kWidth, first = threadIdx.x / kWidth;
+// (pitch kPitch), zero beyond m rows or d columns, kFloats floats per copy.
+template <int kFloats, int kRows, int kWidth, int kPitch>
+__device__ inline void CopyTileAsyncBy(const View& v, const BlockEntry& e, int dir, int h, int t0,
+                                       int col0, int m, int d, float* tile) {
+  constexpr int kLanes = kWidth / kFloats;  // threads per row
+  static_assert(kThreads % kLanes == 0 && kRows % (kThreads / kLanes) == 0);
+  constexpr int kRowStep = kThreads / kLanes;
+  const int col = threadIdx.x % kLanes * kFloats, first = threadIdx.x / kLanes;
   const bool col_valid = col0 + col < d;
   const float* src =
       v.base + PhysicalRow(e, dir, t0 + first) * v.ld + h * v.head_stride + col0 + col;
@@ -92,7 +105,17 @@ __device__ inline void CopyTileAsync(const View& v, const BlockEntry& e, int dir
 #pragma unroll
   for (int r = first; r < kRows; r += kRowStep, src += step) {
     const bool valid = col_valid && t0 + r < m;
-    CopyAsync(tile + r * kPitch + col, valid ? src : v.base, valid);
+    CopyAsync<kFloats>(tile + r * kPitch + col, valid ? src : v.base, valid);
+  }
+}
+
+template <int kRows, int kWidth, int kPitch>
+__device__ inline void CopyTileAsync(const View& v, const BlockEntry& e, int dir, int h, int t0,
+                                     int col0, int m, int d, float* tile) {
+  if (v.wide) {
+    CopyTileAsyncBy<4, kRows, kWidth, kPitch>(v, e, dir, h, t0, col0, m, d, tile);
+  } else {
+    CopyTileAsyncBy<1, kRows, kWidth, kPitch>(v, e, dir, h, t0, col0, m, d, tile);
   }
 }
 
@@ -117,8 +140,8 @@ __global__ void __launch_bounds__(kThreads)
     BlockOuterKernel(View b, View c, int dir, const BlockEntry* blocks, const float* decay,
                      int block, int d, int heads, float* kv) {
   constexpr int kPitch = ColumnReadPitch(kTile);
-  __shared__ float bs[2][kKeys * kPitch];
-  __shared__ float cs[2][kKeys * kPitch];
+  __shared__ __align__(16) float bs[2][kKeys * kPitch];
+  __shared__ __align__(16) float cs[2][kKeys * kPitch];
   __shared__ float row_decay[2][kKeys];  // E[m−1−j], 0 beyond the block
   const int blk = blockIdx.x, h = blockIdx.y;
   const int tiles = (d + kTile - 1) / kTile;
@@ -251,7 +274,7 @@ __global__ void __launch_bounds__(kThreads)
   using Tiles = OutputTiles<kDim>;
   constexpr int kColTiles = kDim / 8;
   constexpr int kGroup = kColTiles < 8 ? kColTiles : 8;  // column tiles issued together
-  extern __shared__ float shared[];
+  extern __shared__ __align__(16) float shared[];
   float* qs = shared;
   const int blk = blockIdx.x, h = blockIdx.y;
   const BlockEntry e = blocks[blk];
@@ -264,7 +287,7 @@ __global__ void __launch_bounds__(kThreads)
   const bool active = i0 + w0 < m;    // whether the warp has rows of the block
   const int row_top = i0 + w0 + l.g;  // the block rows of the lane's two accumulator rows
   const int row_bottom = row_top + 8;
-  const View state{kv + (static_cast<int64_t>(blk) * heads + h) * d * d, d, 0};
+  const View state{kv + (static_cast<int64_t>(blk) * heads + h) * d * d, d, 0, d % 4 == 0};
   const BlockEntry state_rows{0, d, 0, 0};
   const int state_steps = e.index_in_seq > 0 ? kDim / kKeys : 0;
   const int keys = min(i0 + kTile, m);  // the keys up to the tile's last row
@@ -455,6 +478,12 @@ void LaunchOutput(const CudaContext& ctx, dim3 grid, const View& a, const View& 
   LIGHTRL_CUDA_CHECK_LAUNCH();
 }
 
+View MakeView(const float* base, int64_t ld, int64_t head_stride, int d) {
+  const bool wide = reinterpret_cast<uintptr_t>(base) % 16 == 0 && ld % 4 == 0 &&
+                    head_stride % 4 == 0 && d % 4 == 0;
+  return {base, ld, head_stride, wide};
+}
+
 const BlockEntry* Blocks(const LightningPlan& plan, int dir) {
   return reinterpret_cast<const BlockEntry*>(plan.blocks(dir < 0));
 }
@@ -553,7 +582,8 @@ void LightningForward(const CudaContext& ctx, const float* qkv, int ld, const Li
   if (plan.num_blocks() == 0) return;
   const int d = shape.dim;
   const int64_t ldo = static_cast<int64_t>(shape.heads) * d;
-  const View q{qkv, ld, 3 * d}, k{qkv + d, ld, 3 * d}, v{qkv + 2 * d, ld, 3 * d};
+  const View q = MakeView(qkv, ld, 3 * d, d), k = MakeView(qkv + d, ld, 3 * d, d),
+             v = MakeView(qkv + 2 * d, ld, 3 * d, d);
   Scratch<float> states(ctx, StateFloats(plan, shape));
   BlockStates(ctx, k, v, 1, plan, shape, decay.data(), states.data(), final_states, final_slots);
   BlockOutputs(ctx, q, k, v, {out, ldo, d}, 1, plan, shape, decay.data(), states.data(), false);
@@ -567,8 +597,9 @@ void LightningBackward(const CudaContext& ctx, const float* qkv, int ld, const f
   if (plan.num_blocks() == 0) return;
   const int d = shape.dim;
   const int64_t ldo = static_cast<int64_t>(shape.heads) * d;
-  const View q{qkv, ld, 3 * d}, k{qkv + d, ld, 3 * d}, v{qkv + 2 * d, ld, 3 * d};
-  const View g{dout, ldo, d};
+  const View q = MakeView(qkv, ld, 3 * d, d), k = MakeView(qkv + d, ld, 3 * d, d),
+             v = MakeView(qkv + 2 * d, ld, 3 * d, d);
+  const View g = MakeView(dout, ldo, d, d);
   Scratch<float> states(ctx, StateFloats(plan, shape));
   // dq_t = Σ_{u≤t} λ^{t−u} (g_t·v_u) k_u: the forward with (q, k, v) := (g, v, k).
   BlockStates(ctx, v, k, 1, plan, shape, decay.data(), states.data());
