@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cstdint>
+#include <span>
 #include <vector>
 
 #include "kernels/cuda/common.cuh"
@@ -14,11 +16,11 @@ using internal::MakeFragA;
 using internal::MakeFragB;
 using internal::MmaTf32x3;
 
-constexpr int kWarps = 4;
-constexpr int kThreads = 32 * kWarps;
+constexpr int kThreads = 128;        // threads of the state-fold kernel (4 warps)
+constexpr int kOutputThreads = 256;  // threads of the output kernel (8 warps)
 constexpr int kTile = 64;  // rows and columns of a state tile; query rows of an output tile
 constexpr int kKeys = 32;  // rows of a block (keys, or state rows) per step
-static_assert(kTile == 16 * kWarps, "each warp of the output kernel owns 16 query rows");
+static_assert(kTile == 16 * (kOutputThreads / 64), "each output row group is 16 rows, 2 warps");
 
 // Pitches (floats) of shared tiles, chosen so that a warp's fragment reads hit distinct
 // banks (see mma_tf32x3.cuh for the fragments): a tile read down columns, one float from
@@ -28,10 +30,13 @@ constexpr int ColumnReadPitch(int width) { return width + 4; }
 constexpr int PairReadPitch(int width) { return width + 8; }
 
 // Rows of one head: row t of the view starts at base + t·ld + head·head_stride.
+// `wide`: rows may be copied 16 bytes at a time (base 16-byte aligned, ld, head_stride and
+// the head dim multiples of 4 floats).
 struct View {
   const float* base;
   int64_t ld;
   int64_t head_stride;
+  bool wide = false;
 };
 
 struct OutView {
@@ -62,11 +67,19 @@ __device__ inline Lane ThisLane() {
   return {static_cast<int>(threadIdx.x / 32), lane / 4, lane % 4};
 }
 
-// Asynchronous 4-byte copy global → shared; zero-fills when !valid (src is then not read).
+// Asynchronous copy of kFloats (1 or 4) floats global → shared; zero-fills when !valid (src
+// is then not read).
+template <int kFloats>
 __device__ inline void CopyAsync(float* dst, const float* src, bool valid) {
   const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(address), "l"(src),
-               "r"(valid ? 4 : 0));
+  if constexpr (kFloats == 4) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(address), "l"(src),
+                 "r"(valid ? 16 : 0));
+  } else {
+    static_assert(kFloats == 1);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(address), "l"(src),
+                 "r"(valid ? 4 : 0));
+  }
 }
 
 __device__ inline void CommitCopies() { asm volatile("cp.async.commit_group;"); }
@@ -78,13 +91,15 @@ __device__ inline void WaitCopies() {
 }
 
 // Starts copying rows [t0, t0 + kRows) and columns [col0, col0 + kWidth) of a view into tile
-// (pitch kPitch), zero beyond m rows or d columns. Thread i copies column i % kWidth.
-template <int kRows, int kWidth, int kPitch>
-__device__ inline void CopyTileAsync(const View& v, const BlockEntry& e, int dir, int h, int t0,
-                                     int col0, int m, int d, float* tile) {
-  static_assert(kThreads % kWidth == 0 && kRows % (kThreads / kWidth) == 0);
-  constexpr int kRowStep = kThreads / kWidth;
-  const int col = threadIdx.x % kWidth, first = threadIdx.x / kWidth;
+// (pitch kPitch), zero beyond m rows or d columns, kFloats floats per copy, by the kCount
+// threads of the CTA.
+template <int kCount, int kFloats, int kRows, int kWidth, int kPitch>
+__device__ inline void CopyTileAsyncBy(const View& v, const BlockEntry& e, int dir, int h, int t0,
+                                       int col0, int m, int d, float* tile) {
+  constexpr int kLanes = kWidth / kFloats;  // threads per row
+  static_assert(kCount % kLanes == 0 && kRows % (kCount / kLanes) == 0);
+  constexpr int kRowStep = kCount / kLanes;
+  const int col = threadIdx.x % kLanes * kFloats, first = threadIdx.x / kLanes;
   const bool col_valid = col0 + col < d;
   const float* src =
       v.base + PhysicalRow(e, dir, t0 + first) * v.ld + h * v.head_stride + col0 + col;
@@ -92,7 +107,17 @@ __device__ inline void CopyTileAsync(const View& v, const BlockEntry& e, int dir
 #pragma unroll
   for (int r = first; r < kRows; r += kRowStep, src += step) {
     const bool valid = col_valid && t0 + r < m;
-    CopyAsync(tile + r * kPitch + col, valid ? src : v.base, valid);
+    CopyAsync<kFloats>(tile + r * kPitch + col, valid ? src : v.base, valid);
+  }
+}
+
+template <int kRows, int kWidth, int kPitch, int kCount = kThreads>
+__device__ inline void CopyTileAsync(const View& v, const BlockEntry& e, int dir, int h, int t0,
+                                     int col0, int m, int d, float* tile) {
+  if (v.wide) {
+    CopyTileAsyncBy<kCount, 4, kRows, kWidth, kPitch>(v, e, dir, h, t0, col0, m, d, tile);
+  } else {
+    CopyTileAsyncBy<kCount, 1, kRows, kWidth, kPitch>(v, e, dir, h, t0, col0, m, d, tile);
   }
 }
 
@@ -110,28 +135,54 @@ __device__ inline FragB ColumnFragB(const float* tile, int pitch, int col0, int 
   return MakeFragB(even[0], even[pitch]);
 }
 
+// Selects passes[i] of a pass array passed by value (i uniform across the CTA); copying
+// field by field keeps the parameters out of local memory.
+template <typename Pass, int kN>
+__device__ inline Pass PickPass(const Pass (&passes)[kN], int i) {
+  Pass pass = passes[0];
+#pragma unroll
+  for (int k = 1; k < kN; ++k) {
+    if (i == k) pass = passes[k];
+  }
+  return pass;
+}
+
+// One state pass: U = Σ λ^{…} b_jᵀ c_j over each block of the direction `dir` (blocks: that
+// direction's table), into kv [blocks, heads, d, d].
+struct StatePass {
+  View b, c;
+  int dir;
+  const BlockEntry* blocks;
+  float* kv;
+};
+constexpr int kMaxStatePasses = 2;
+struct StatePasses {
+  StatePass pass[kMaxStatePasses];
+};
+
 // U_b[r, c] = Σ_j E[m−1−j] b_j[r] c_j[c] over the block's rows (U = Bᵀ C with the keys as
-// the k dimension), one 64×64 tile per CTA; each warp owns a 32×32 quarter. Chunks of kKeys
-// rows are double-buffered.
-__global__ void __launch_bounds__(kThreads)
-    BlockOuterKernel(View b, View c, int dir, const BlockEntry* blocks, const float* decay,
-                     int block, int d, int heads, float* kv) {
+// the k dimension), one 64×64 tile per CTA (blockIdx.z = pass · tiles² + tile); each warp
+// owns a 32×32 quarter. Chunks of kKeys rows are double-buffered.
+__global__ void __launch_bounds__(kThreads, 4)
+    BlockOuterKernel(StatePasses passes, const float* decay, int block, int d, int heads) {
   constexpr int kPitch = ColumnReadPitch(kTile);
-  __shared__ float bs[2][kKeys * kPitch];
-  __shared__ float cs[2][kKeys * kPitch];
+  __shared__ __align__(16) float bs[2][kKeys * kPitch];
+  __shared__ __align__(16) float cs[2][kKeys * kPitch];
   __shared__ float row_decay[2][kKeys];  // E[m−1−j], 0 beyond the block
   const int blk = blockIdx.x, h = blockIdx.y;
   const int tiles = (d + kTile - 1) / kTile;
-  const int ti = blockIdx.z / tiles, tj = blockIdx.z % tiles;
-  const BlockEntry e = blocks[blk];
+  const StatePass pass = PickPass(passes.pass, blockIdx.z / (tiles * tiles));
+  const int tile = blockIdx.z % (tiles * tiles);
+  const int ti = tile / tiles, tj = tile % tiles;
+  const BlockEntry e = pass.blocks[blk];
   const int m = e.rows;
   const float* E = decay + static_cast<int64_t>(h) * (block + 1);
   const Lane l = ThisLane();
   const int r0 = (l.warp / 2) * 32, c0 = (l.warp % 2) * 32;
   const auto start_chunk = [&](int chunk) {
     const int j0 = chunk * kKeys, buffer = chunk % 2;
-    CopyTileAsync<kKeys, kTile, kPitch>(b, e, dir, h, j0, ti * kTile, m, d, bs[buffer]);
-    CopyTileAsync<kKeys, kTile, kPitch>(c, e, dir, h, j0, tj * kTile, m, d, cs[buffer]);
+    CopyTileAsync<kKeys, kTile, kPitch>(pass.b, e, pass.dir, h, j0, ti * kTile, m, d, bs[buffer]);
+    CopyTileAsync<kKeys, kTile, kPitch>(pass.c, e, pass.dir, h, j0, tj * kTile, m, d, cs[buffer]);
     CommitCopies();
     if (threadIdx.x < kKeys) {
       const int j = j0 + threadIdx.x;
@@ -171,7 +222,7 @@ __global__ void __launch_bounds__(kThreads)
     }
     __syncthreads();  // the buffer is refilled by the next iteration's start_chunk
   }
-  float* out = kv + (static_cast<int64_t>(blk) * heads + h) * d * d;
+  float* out = pass.kv + (static_cast<int64_t>(blk) * heads + h) * d * d;
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
 #pragma unroll
@@ -188,16 +239,19 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// Replaces each block's U_b by S_b (the state at its start) and writes the final state. The
-// loads of kAhead blocks are issued before their serial updates.
-__global__ void ScanKernel(const BlockEntry* __restrict__ blocks,
+// Replaces each block's U_b by S_b (the state at its start), for each pass (blockIdx.z =
+// pass · z_per_pass + …), and writes pass 0's final states when final_states is not null.
+// The loads of kAhead blocks are issued before their serial updates.
+__global__ void ScanKernel(StatePasses passes, int z_per_pass,
                            const int32_t* __restrict__ seq_blocks, const float* __restrict__ decay,
-                           int block, int d, int heads, float* __restrict__ kv,
-                           float* __restrict__ final_states,
+                           int block, int d, int heads, float* __restrict__ final_states,
                            const int32_t* __restrict__ final_slots) {
   constexpr int kAhead = 8;
-  const int s = blockIdx.x, h = blockIdx.y;
-  const int64_t e = static_cast<int64_t>(blockIdx.z) * blockDim.x + threadIdx.x;
+  const int s = blockIdx.x, h = blockIdx.y, p = blockIdx.z / z_per_pass;
+  const StatePass pass = PickPass(passes.pass, p);
+  const BlockEntry* __restrict__ blocks = pass.blocks;
+  float* __restrict__ kv = pass.kv;
+  const int64_t e = static_cast<int64_t>(blockIdx.z % z_per_pass) * blockDim.x + threadIdx.x;
   const int64_t dd = static_cast<int64_t>(d) * d;
   if (e >= dd) return;
   const float* E = decay + static_cast<int64_t>(h) * (block + 1);
@@ -219,52 +273,118 @@ __global__ void ScanKernel(const BlockEntry* __restrict__ blocks,
       state = state * scale[q] + update[q];
     }
   }
-  if (final_states != nullptr) {
+  if (final_states != nullptr && p == 0) {
     const int64_t seq = final_slots != nullptr ? final_slots[s] : s;
     final_states[(seq * heads + h) * dd + e] = state;
   }
 }
 
-// Shared tiles of the output kernel: 64 query rows (read along rows), then two step buffers,
-// each kKeys keys (read along rows) followed by kKeys values (read down columns), or a
-// chunk of the state: kKeys of its rows (read down columns) or, transposed, all its rows and
-// kKeys of its columns (read along rows).
+// One output pass: out_i = λ^{i+1} a_i S_b + Σ_{j≤i} λ^{i−j} (a_i · b_j) c_j over each block of
+// the direction `dir`, with S_b from kv (a StatePass of the same direction), or its transpose.
+struct OutputPass {
+  View a, b, c;
+  OutView out;
+  int dir;
+  const BlockEntry* blocks;
+  const float* kv;
+  bool transposed;
+};
+constexpr int kMaxOutputPasses = 3;
+struct OutputPasses {
+  OutputPass pass[kMaxOutputPasses];
+};
+
+// Shared tiles of the output kernel: 64 query rows (read along rows), two step buffers, each
+// kKeys keys (read along rows) followed by kKeys values (read down columns) or kKeys rows of
+// the state (read down columns), and the 64 × kKeys scores of a step.
 template <int kDim>
 struct OutputTiles {
   static constexpr int kQPitch = PairReadPitch(kDim);
   static constexpr int kKPitch = PairReadPitch(kDim);
   static constexpr int kVPitch = ColumnReadPitch(kDim);
-  static constexpr int kTransposedPitch = PairReadPitch(kKeys);
   static constexpr int kStepFloats = kKeys * (kKPitch + kVPitch);
-  static constexpr int kFloats = kTile * kQPitch + 2 * kStepFloats;
-  static_assert(kDim * kTransposedPitch <= kStepFloats);
+  static constexpr int kScoresOffset = kTile * kQPitch + 2 * kStepFloats;
+  static constexpr int kFloats = kScoresOffset + kTile * kKeys;
 };
 
-// o_i for 64 rows of one block of one head (see the header comment); warp w owns rows
-// [16w, 16w + 16) of the tile and all kDim output columns. The steps (kDim / kKeys chunks of
-// the state when the block has one, then the key chunks up to the tile's last row) are
-// double-buffered. With kTransposedState, S is read as the transpose of the stored state.
-template <int kDim, bool kTransposedState>
-__global__ void __launch_bounds__(kThreads)
-    BlockOutputKernel(View a, View b, View c, OutView out, int dir, const BlockEntry* blocks,
-                      const float* decay, int block, int d, int heads, const float* kv) {
+// The index of score (row, col) in the scores tile: row-major with the float pairs of a row
+// permuted (pair slot ^ 4·(row % 4)), so that a warp's pair reads and writes of rows g and
+// columns 2t, 2t + 1 hit distinct banks.
+__device__ inline int ScoreIndex(int row, int col) {
+  return row * kKeys + (col ^ ((row & 3) << 3));
+}
+
+// Waits for the two warps of row group `group` (warps group and group + 4) at barrier
+// 1 + group (0 is __syncthreads').
+__device__ inline void GroupBarrier(int group) {
+  switch (group) {
+    case 0:
+      asm volatile("bar.sync 1, 64;" ::: "memory");
+      break;
+    case 1:
+      asm volatile("bar.sync 2, 64;" ::: "memory");
+      break;
+    case 2:
+      asm volatile("bar.sync 3, 64;" ::: "memory");
+      break;
+    default:
+      asm volatile("bar.sync 4, 64;" ::: "memory");
+      break;
+  }
+}
+
+// Starts copying rows [k0, k0 + kKeys) of the transpose of the d×d state (row-major at
+// state) into tile (pitch kPitch): tile[k][n] = state[n][k0 + k], zero beyond d. A warp
+// reads 8 consecutive columns of 4 state rows and writes 8 tile rows of 4 consecutive
+// columns, which land in distinct banks when kPitch ≡ 4 (mod 32).
+template <int kDim, int kPitch>
+__device__ inline void CopyTransposedAsync(const float* state, int d, int k0, float* tile) {
+  static_assert(kDim * kKeys % kOutputThreads == 0 && kKeys % 8 == 0);
+#pragma unroll
+  for (int e = threadIdx.x; e < kDim * kKeys; e += kOutputThreads) {
+    const int lane = e % 32, group = e / 32;
+    const int k = group % (kKeys / 8) * 8 + lane % 8, n = group / (kKeys / 8) * 4 + lane / 8;
+    const bool valid = n < d && k0 + k < d;
+    CopyAsync<1>(tile + k * kPitch + n,
+                 valid ? state + static_cast<int64_t>(n) * d + k0 + k : state, valid);
+  }
+}
+
+// o_i for 64 rows of one block of one head (see the header comment), for each output pass
+// (blockIdx.z = tile rank · passes + pass; the tiles with the most keys first). The 8 warps
+// form 4 row groups of 16 rows: warp w owns rows [16(w % 4), +16) of the tile and output
+// columns [(w / 4)·kDim/2, +kDim/2). The steps (kDim / kKeys chunks of the state when the
+// block has one, then the key chunks up to the tile's last row) are double-buffered. In a
+// key step, the two warps of a row group each score half of the chunk's keys and exchange
+// the scores through shared memory.
+template <int kDim>
+__global__ void __launch_bounds__(kOutputThreads, 2)
+    BlockOutputKernel(OutputPasses passes, int num_passes, const float* decay, int block, int d,
+                      int heads) {
   using Tiles = OutputTiles<kDim>;
-  constexpr int kColTiles = kDim / 8;
-  constexpr int kGroup = kColTiles < 8 ? kColTiles : 8;  // column tiles issued together
-  extern __shared__ float shared[];
+  constexpr int kHalf = kDim / 2;
+  constexpr int kColTiles = kHalf / 8;
+  constexpr int kHalfKeys = kKeys / 2;
+  extern __shared__ __align__(16) float shared[];
   float* qs = shared;
+  float* scores = shared + Tiles::kScoresOffset;
   const int blk = blockIdx.x, h = blockIdx.y;
-  const BlockEntry e = blocks[blk];
+  const OutputPass pass = PickPass(passes.pass, blockIdx.z % num_passes);
+  const BlockEntry e = pass.blocks[blk];
   const int m = e.rows;
-  const int i0 = (gridDim.z - 1 - blockIdx.z) * kTile;  // the longest tiles (most keys) first
+  const int i0 = (gridDim.z / num_passes - 1 - blockIdx.z / num_passes) * kTile;
   if (i0 >= m) return;
   const float* E = decay + static_cast<int64_t>(h) * (block + 1);
   const Lane l = ThisLane();
-  const int w0 = 16 * l.warp;         // the warp's first row in the tile
-  const bool active = i0 + w0 < m;    // whether the warp has rows of the block
+  const int group = l.warp % 4, half = l.warp / 4;
+  const int w0 = 16 * group;          // the group's first row in the tile
+  const int n0 = half * kColTiles;    // the warp's first column tile
+  const bool active = i0 + w0 < m;    // whether the group has rows of the block
+  const int last_row = i0 + w0 + 15;  // the group's last row (in the block)
   const int row_top = i0 + w0 + l.g;  // the block rows of the lane's two accumulator rows
   const int row_bottom = row_top + 8;
-  const View state{kv + (static_cast<int64_t>(blk) * heads + h) * d * d, d, 0};
+  const float* state = pass.kv + (static_cast<int64_t>(blk) * heads + h) * d * d;
+  const View state_view{state, d, 0, d % 4 == 0};
   const BlockEntry state_rows{0, d, 0, 0};
   const int state_steps = e.index_in_seq > 0 ? kDim / kKeys : 0;
   const int keys = min(i0 + kTile, m);  // the keys up to the tile's last row
@@ -274,30 +394,22 @@ __global__ void __launch_bounds__(kThreads)
   };
   const auto value_buffer = [&](int step) { return key_buffer(step) + kKeys * Tiles::kKPitch; };
   const auto start_step = [&](int step) {
-    if (step < state_steps && kTransposedState) {
-      CopyTileAsync<kDim, kKeys, Tiles::kTransposedPitch>(state, state_rows, 1, 0, 0, step * kKeys,
-                                                          d, d, key_buffer(step));
+    if (step < state_steps && pass.transposed) {
+      CopyTransposedAsync<kDim, Tiles::kVPitch>(state, d, step * kKeys, key_buffer(step));
     } else if (step < state_steps) {
-      CopyTileAsync<kKeys, kDim, Tiles::kVPitch>(state, state_rows, 1, 0, step * kKeys, 0, d, d,
-                                                 key_buffer(step));
+      CopyTileAsync<kKeys, kDim, Tiles::kVPitch, kOutputThreads>(
+          state_view, state_rows, 1, 0, step * kKeys, 0, d, d, key_buffer(step));
     } else {
       const int j0 = (step - state_steps) * kKeys;
-      CopyTileAsync<kKeys, kDim, Tiles::kKPitch>(b, e, dir, h, j0, 0, m, d, key_buffer(step));
-      CopyTileAsync<kKeys, kDim, Tiles::kVPitch>(c, e, dir, h, j0, 0, m, d, value_buffer(step));
+      CopyTileAsync<kKeys, kDim, Tiles::kKPitch, kOutputThreads>(pass.b, e, pass.dir, h, j0, 0, m,
+                                                                 d, key_buffer(step));
+      CopyTileAsync<kKeys, kDim, Tiles::kVPitch, kOutputThreads>(pass.c, e, pass.dir, h, j0, 0, m,
+                                                                 d, value_buffer(step));
     }
     CommitCopies();
   };
-  // The B fragment of S (rows k0 + [k, k + 8), columns [8nt, 8nt + 8)) from a state chunk.
-  const auto state_frag = [&](const float* chunk, int nt, int k) {
-    if constexpr (kTransposedState) {
-      const float2 pair = *reinterpret_cast<const float2*>(
-          chunk + (8 * nt + l.g) * Tiles::kTransposedPitch + k + 2 * l.t);
-      return MakeFragB(pair.x, pair.y);
-    } else {
-      return ColumnFragB(chunk, Tiles::kVPitch, 8 * nt, k, l);
-    }
-  };
-  CopyTileAsync<kTile, kDim, Tiles::kQPitch>(a, e, dir, h, i0, 0, m, d, qs);
+  CopyTileAsync<kTile, kDim, Tiles::kQPitch, kOutputThreads>(pass.a, e, pass.dir, h, i0, 0, m, d,
+                                                             qs);
   start_step(0);
   float acc[kColTiles][4] = {};
   for (int step = 0; step < steps; ++step) {
@@ -318,13 +430,12 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int k = 0; k < kKeys; k += 8) {
           const FragA f = RowPairFragA(qs, Tiles::kQPitch, w0, k0 + k, l);
+          FragB g[kColTiles];
 #pragma unroll
-          for (int n0 = 0; n0 < kColTiles; n0 += kGroup) {
-            FragB g[kGroup];
-#pragma unroll
-            for (int nt = 0; nt < kGroup; ++nt) g[nt] = state_frag(kt_tile, n0 + nt, k);
-            MmaTf32x3<kGroup>(acc + n0, f, g);
+          for (int nt = 0; nt < kColTiles; ++nt) {
+            g[nt] = ColumnFragB(kt_tile, Tiles::kVPitch, 8 * (n0 + nt), k, l);
           }
+          MmaTf32x3<kColTiles>(acc, f, g);
         }
       }
       if (step == state_steps - 1) {
@@ -338,59 +449,72 @@ __global__ void __launch_bounds__(kThreads)
           acc[nt][3] *= bottom;
         }
       }
-    } else if (const int j0 = (step - state_steps) * kKeys; active && j0 <= i0 + w0 + 15) {
-      // Intra-block term for keys [j0, j0 + kKeys) when one precedes a row of the warp: scores
-      // p = q kᵀ (keys as columns), the decay mask λ^{i−j} for j ≤ i, then o += p v.
-      float p[kKeys / 8][4] = {};
+    } else if (const int j0 = (step - state_steps) * kKeys; active && j0 <= last_row) {
+      // Intra-block term for keys [j0, j0 + kKeys) when one precedes a row of the group: the
+      // warp scores keys [jh, jh + kHalfKeys) (p = q kᵀ, then the decay mask λ^{i−j} for
+      // j ≤ i) into the scores tile, then o += p v over the halves that precede a row.
+      if (const int jh = j0 + kHalfKeys * half; jh <= last_row) {
+        float p[kHalfKeys / 8][4] = {};
 #pragma unroll
-      for (int k = 0; k < kDim; k += 8) {
-        const FragA f = RowPairFragA(qs, Tiles::kQPitch, w0, k, l);
-        FragB g[kKeys / 8];
+        for (int k = 0; k < kDim; k += 8) {
+          const FragA f = RowPairFragA(qs, Tiles::kQPitch, w0, k, l);
+          FragB g[kHalfKeys / 8];
 #pragma unroll
-        for (int nt = 0; nt < kKeys / 8; ++nt) {
-          const float2 key = *reinterpret_cast<const float2*>(
-              kt_tile + (8 * nt + l.g) * Tiles::kKPitch + k + 2 * l.t);
-          g[nt] = MakeFragB(key.x, key.y);
+          for (int nt = 0; nt < kHalfKeys / 8; ++nt) {
+            const float2 key = *reinterpret_cast<const float2*>(
+                kt_tile + (kHalfKeys * half + 8 * nt + l.g) * Tiles::kKPitch + k + 2 * l.t);
+            g[nt] = MakeFragB(key.x, key.y);
+          }
+          MmaTf32x3<kHalfKeys / 8>(p, f, g);
         }
-        MmaTf32x3<kKeys / 8>(p, f, g);
-      }
 #pragma unroll
-      for (int nt = 0; nt < kKeys / 8; ++nt) {
-        const int j = j0 + 8 * nt + 2 * l.t;
+        for (int nt = 0; nt < kHalfKeys / 8; ++nt) {
+          const int j = jh + 8 * nt + 2 * l.t;
 #pragma unroll
-        for (int q = 0; q < 4; ++q) {
-          const int i = q < 2 ? row_top : row_bottom, jj = j + (q & 1);
-          p[nt][q] = jj <= i && i < m ? p[nt][q] * E[i - jj] : 0.0f;
+          for (int q = 0; q < 4; ++q) {
+            const int i = q < 2 ? row_top : row_bottom, jj = j + (q & 1);
+            p[nt][q] = jj <= i && i < m ? p[nt][q] * E[i - jj] : 0.0f;
+          }
+          const int col = kHalfKeys * half + 8 * nt + 2 * l.t;
+          *reinterpret_cast<float2*>(scores + ScoreIndex(w0 + l.g, col)) =
+              make_float2(p[nt][0], p[nt][1]);
+          *reinterpret_cast<float2*>(scores + ScoreIndex(w0 + l.g + 8, col)) =
+              make_float2(p[nt][2], p[nt][3]);
         }
       }
-      // The scores' C tile of keys [8kt, 8kt + 8) is the A fragment of k-step kt.
+      GroupBarrier(group);
+      // Scores of keys [8kt, 8kt + 8) as the A fragment of k-step kt (with the k order of
+      // mma_tf32x3.cuh); only the halves scored above are read.
 #pragma unroll
       for (int kt = 0; kt < kKeys / 8; ++kt) {
-        const FragA f = MakeFragA(p[kt][0], p[kt][2], p[kt][1], p[kt][3]);
+        if (j0 + 8 * kt > last_row) break;
+        const float2 top =
+            *reinterpret_cast<const float2*>(scores + ScoreIndex(w0 + l.g, 8 * kt + 2 * l.t));
+        const float2 bottom =
+            *reinterpret_cast<const float2*>(scores + ScoreIndex(w0 + l.g + 8, 8 * kt + 2 * l.t));
+        const FragA f = MakeFragA(top.x, bottom.x, top.y, bottom.y);
+        FragB g[kColTiles];
 #pragma unroll
-        for (int n0 = 0; n0 < kColTiles; n0 += kGroup) {
-          FragB g[kGroup];
-#pragma unroll
-          for (int nt = 0; nt < kGroup; ++nt) {
-            g[nt] = ColumnFragB(vt_tile, Tiles::kVPitch, 8 * (n0 + nt), 8 * kt, l);
-          }
-          MmaTf32x3<kGroup>(acc + n0, f, g);
+        for (int nt = 0; nt < kColTiles; ++nt) {
+          g[nt] = ColumnFragB(vt_tile, Tiles::kVPitch, 8 * (n0 + nt), 8 * kt, l);
         }
+        MmaTf32x3<kColTiles>(acc, f, g);
       }
     }
-    __syncthreads();  // the buffer is refilled by the next iteration's start_step
+    __syncthreads();  // the buffers are refilled by the next iteration's start_step
   }
   if (!active) return;
 #pragma unroll
   for (int nt = 0; nt < kColTiles; ++nt) {
-    const int col = 8 * nt + 2 * l.t;
+    const int col = 8 * (n0 + nt) + 2 * l.t;
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int i = half == 0 ? row_top : row_bottom;
+    for (int r = 0; r < 2; ++r) {
+      const int i = r == 0 ? row_top : row_bottom;
       if (i >= m) continue;
-      float* row = out.base + PhysicalRow(e, dir, i) * out.ld + h * out.head_stride;
-      if (col < d) row[col] = acc[nt][2 * half];
-      if (col + 1 < d) row[col + 1] = acc[nt][2 * half + 1];
+      float* row =
+          pass.out.base + PhysicalRow(e, pass.dir, i) * pass.out.ld + h * pass.out.head_stride;
+      if (col < d) row[col] = acc[nt][2 * r];
+      if (col + 1 < d) row[col + 1] = acc[nt][2 * r + 1];
     }
   }
 }
@@ -444,62 +568,62 @@ void Upload(const CudaContext& ctx, const std::vector<BlockEntry>& blocks,
                out->data());
 }
 
-template <int kDim, bool kTransposedState>
-void LaunchOutput(const CudaContext& ctx, dim3 grid, const View& a, const View& b, const View& c,
-                  const OutView& out, int dir, const BlockEntry* blocks, const float* decay,
-                  const LightningShape& shape, const float* kv) {
-  constexpr size_t kBytes = OutputTiles<kDim>::kFloats * sizeof(float);
-  internal::AllowSharedMemory<BlockOutputKernel<kDim, kTransposedState>>(kBytes);
-  BlockOutputKernel<kDim, kTransposedState><<<grid, kThreads, kBytes, ctx.stream()>>>(
-      a, b, c, out, dir, blocks, decay, shape.block, shape.dim, shape.heads, kv);
-  LIGHTRL_CUDA_CHECK_LAUNCH();
+View MakeView(const float* base, int64_t ld, int64_t head_stride, int d) {
+  const bool wide = reinterpret_cast<uintptr_t>(base) % 16 == 0 && ld % 4 == 0 &&
+                    head_stride % 4 == 0 && d % 4 == 0;
+  return {base, ld, head_stride, wide};
 }
 
 const BlockEntry* Blocks(const LightningPlan& plan, int dir) {
   return reinterpret_cast<const BlockEntry*>(plan.blocks(dir < 0));
 }
 
-// The states of a block-form pass in the direction `dir` whose keys and values are b and c:
-// states[blk, h] = S at the start of block blk (plan order), S = Σ λ^{…} b_jᵀ c_j over the
-// sequence's earlier blocks. Optionally the final states (see LightningForward).
-void BlockStates(const CudaContext& ctx, const View& b, const View& c, int dir,
+// Writes the states of each pass: pass.kv[blk, h] = S at the start of block blk (plan order
+// of the pass's direction), S = Σ λ^{…} b_jᵀ c_j over the sequence's earlier blocks; the
+// passes run in the same launches. Optionally pass 0's final states (see LightningForward).
+void BlockStates(const CudaContext& ctx, std::span<const StatePass> passes,
                  const LightningPlan& plan, const LightningShape& shape, const float* decay,
-                 float* states, float* final_states = nullptr,
-                 const int32_t* final_slots = nullptr) {
-  const int d = shape.dim, heads = shape.heads;
+                 float* final_states = nullptr, const int32_t* final_slots = nullptr) {
+  CHECK(!passes.empty() && passes.size() <= kMaxStatePasses);
+  StatePasses all{};
+  std::copy(passes.begin(), passes.end(), all.pass);
+  const int d = shape.dim, heads = shape.heads, count = static_cast<int>(passes.size());
   const int64_t dd = static_cast<int64_t>(d) * d;
   const int tiles = (d + kTile - 1) / kTile;
-  BlockOuterKernel<<<dim3(plan.num_blocks(), heads, tiles * tiles), kThreads, 0, ctx.stream()>>>(
-      b, c, dir, Blocks(plan, dir), decay, shape.block, d, heads, states);
+  BlockOuterKernel<<<dim3(plan.num_blocks(), heads, count * tiles * tiles), kThreads, 0,
+                     ctx.stream()>>>(all, decay, shape.block, d, heads);
   LIGHTRL_CUDA_CHECK_LAUNCH();
-  ScanKernel<<<dim3(plan.num_seqs(), heads, (dd + 255) / 256), 256, 0, ctx.stream()>>>(
-      Blocks(plan, dir), plan.seq_blocks(), decay, shape.block, d, heads, states, final_states,
-      final_slots);
+  const int z_per_pass = static_cast<int>((dd + 255) / 256);
+  ScanKernel<<<dim3(plan.num_seqs(), heads, count * z_per_pass), 256, 0, ctx.stream()>>>(
+      all, z_per_pass, plan.seq_blocks(), decay, shape.block, d, heads, final_states, final_slots);
   LIGHTRL_CUDA_CHECK_LAUNCH();
 }
 
-// out_i = λ^{i+1} a_i S_b + Σ_{j≤i} λ^{i−j} (a_i · b_j) c_j over each block of the pass in the
-// direction `dir`, with S_b from `states` (BlockStates of the same direction), or its
-// transpose.
-void BlockOutputs(const CudaContext& ctx, const View& a, const View& b, const View& c,
-                  const OutView& out, int dir, const LightningPlan& plan,
-                  const LightningShape& shape, const float* decay, const float* states,
-                  bool transposed_states) {
-  const dim3 grid(plan.num_blocks(), shape.heads, (shape.block + kTile - 1) / kTile);
-  const BlockEntry* blocks = Blocks(plan, dir);
-  const auto launch = [&]<int kDim>() {
-    if (transposed_states) {
-      LaunchOutput<kDim, true>(ctx, grid, a, b, c, out, dir, blocks, decay, shape, states);
-    } else {
-      LaunchOutput<kDim, false>(ctx, grid, a, b, c, out, dir, blocks, decay, shape, states);
-    }
-  };
+template <int kDim>
+void LaunchOutputs(const CudaContext& ctx, dim3 grid, const OutputPasses& passes, int count,
+                   const float* decay, const LightningShape& shape) {
+  constexpr size_t kBytes = OutputTiles<kDim>::kFloats * sizeof(float);
+  internal::AllowSharedMemory<BlockOutputKernel<kDim>>(kBytes);
+  BlockOutputKernel<kDim><<<grid, kOutputThreads, kBytes, ctx.stream()>>>(
+      passes, count, decay, shape.block, shape.dim, shape.heads);
+  LIGHTRL_CUDA_CHECK_LAUNCH();
+}
+
+// Runs the output passes (each reading the states of a BlockStates pass of its direction) in
+// one launch.
+void BlockOutputs(const CudaContext& ctx, std::span<const OutputPass> passes,
+                  const LightningPlan& plan, const LightningShape& shape, const float* decay) {
+  CHECK(!passes.empty() && passes.size() <= kMaxOutputPasses);
+  OutputPasses all{};
+  std::copy(passes.begin(), passes.end(), all.pass);
+  const int count = static_cast<int>(passes.size());
+  const dim3 grid(plan.num_blocks(), shape.heads, count * ((shape.block + kTile - 1) / kTile));
   if (shape.dim <= 32) {
-    launch.template operator()<32>();
+    LaunchOutputs<32>(ctx, grid, all, count, decay, shape);
   } else if (shape.dim <= 64) {
-    launch.template operator()<64>();
+    LaunchOutputs<64>(ctx, grid, all, count, decay, shape);
   } else {
-    launch.template operator()<128>();
+    LaunchOutputs<128>(ctx, grid, all, count, decay, shape);
   }
 }
 
@@ -553,10 +677,13 @@ void LightningForward(const CudaContext& ctx, const float* qkv, int ld, const Li
   if (plan.num_blocks() == 0) return;
   const int d = shape.dim;
   const int64_t ldo = static_cast<int64_t>(shape.heads) * d;
-  const View q{qkv, ld, 3 * d}, k{qkv + d, ld, 3 * d}, v{qkv + 2 * d, ld, 3 * d};
+  const View q = MakeView(qkv, ld, 3 * d, d), k = MakeView(qkv + d, ld, 3 * d, d),
+             v = MakeView(qkv + 2 * d, ld, 3 * d, d);
   Scratch<float> states(ctx, StateFloats(plan, shape));
-  BlockStates(ctx, k, v, 1, plan, shape, decay.data(), states.data(), final_states, final_slots);
-  BlockOutputs(ctx, q, k, v, {out, ldo, d}, 1, plan, shape, decay.data(), states.data(), false);
+  const StatePass state_pass{k, v, 1, Blocks(plan, 1), states.data()};
+  BlockStates(ctx, {&state_pass, 1}, plan, shape, decay.data(), final_states, final_slots);
+  const OutputPass output_pass{q, k, v, {out, ldo, d}, 1, Blocks(plan, 1), states.data(), false};
+  BlockOutputs(ctx, {&output_pass, 1}, plan, shape, decay.data());
 }
 
 void LightningBackward(const CudaContext& ctx, const float* qkv, int ld, const float* dout,
@@ -567,20 +694,25 @@ void LightningBackward(const CudaContext& ctx, const float* qkv, int ld, const f
   if (plan.num_blocks() == 0) return;
   const int d = shape.dim;
   const int64_t ldo = static_cast<int64_t>(shape.heads) * d;
-  const View q{qkv, ld, 3 * d}, k{qkv + d, ld, 3 * d}, v{qkv + 2 * d, ld, 3 * d};
-  const View g{dout, ldo, d};
-  Scratch<float> states(ctx, StateFloats(plan, shape));
+  const View q = MakeView(qkv, ld, 3 * d, d), k = MakeView(qkv + d, ld, 3 * d, d),
+             v = MakeView(qkv + 2 * d, ld, 3 * d, d);
+  const View g = MakeView(dout, ldo, d, d);
+  const size_t state_floats = StateFloats(plan, shape);
+  Scratch<float> states(ctx, 2 * state_floats);
+  float* forward_states = states.data();
+  float* reversed_states = forward_states + state_floats;
   // dq_t = Σ_{u≤t} λ^{t−u} (g_t·v_u) k_u: the forward with (q, k, v) := (g, v, k).
-  BlockStates(ctx, v, k, 1, plan, shape, decay.data(), states.data());
-  BlockOutputs(ctx, g, v, k, {dqkv, ld, 3 * d}, 1, plan, shape, decay.data(), states.data(), false);
   // dk_u = Σ_{t≥u} λ^{t−u} (v_u·g_t) q_t and dv_u = Σ_{t≥u} λ^{t−u} (k_u·q_t) g_t: the forward
   // in reversed time with (v, g, q) and (k, q, g), whose states Σ gᵀq and Σ qᵀg are
   // transposes of each other.
-  BlockStates(ctx, g, q, -1, plan, shape, decay.data(), states.data());
-  BlockOutputs(ctx, v, g, q, {dqkv + d, ld, 3 * d}, -1, plan, shape, decay.data(), states.data(),
-               false);
-  BlockOutputs(ctx, k, q, g, {dqkv + 2 * d, ld, 3 * d}, -1, plan, shape, decay.data(),
-               states.data(), true);
+  const StatePass state_passes[] = {{v, k, 1, Blocks(plan, 1), forward_states},
+                                    {g, q, -1, Blocks(plan, -1), reversed_states}};
+  const OutputPass output_passes[] = {
+      {g, v, k, {dqkv, ld, 3 * d}, 1, Blocks(plan, 1), forward_states, false},
+      {v, g, q, {dqkv + d, ld, 3 * d}, -1, Blocks(plan, -1), reversed_states, false},
+      {k, q, g, {dqkv + 2 * d, ld, 3 * d}, -1, Blocks(plan, -1), reversed_states, true}};
+  BlockStates(ctx, state_passes, plan, shape, decay.data());
+  BlockOutputs(ctx, output_passes, plan, shape, decay.data());
 }
 
 void LightningDecodeStep(const CudaContext& ctx, const float* qkv, int ld, int rows,

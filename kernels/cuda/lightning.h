@@ -9,16 +9,19 @@
 //   2. a scan over each sequence's blocks: S_b (the state at block b's start) and
 //      S_{b+1} = λ^m S_b + U_b, elementwise over the d×d entries;
 //   3. every block's rows: o_i = λ^{i+1} q_i S_b + Σ_{j≤i} λ^{i−j} (q_i·k_j) v_j, 64 rows per
-//      CTA, keys and state rows in double-buffered chunks of 32.
+//      CTA of 8 warps (4 row groups × 2 column halves; the two warps of a row group each
+//      score half of a key chunk and exchange the scores through shared memory), keys and
+//      state rows in double-buffered chunks of 32.
 // Kernels 1 and 3 run their products on the tensor cores as 3xTF32 (kernels/cuda/
 // mma_tf32x3.cuh: each operand split into two TF32 parts, three products, FP32 sums), which
 // keeps the error against the CPU reference at the level of FP32 arithmetic (~3e-7
 // relative). The backward is three output passes (dq forward in time; dk and dv in reversed
 // time over views with negative row strides), as the CPU backward; dk and dv share one state
-// pass, their states being transposes of each other.
+// pass, their states being transposes of each other. The backward's two state passes share
+// their launches, and its three output passes one launch.
 //
 // Head dims up to kMaxCudaLightningHeadDim. Extra device memory: blocks × heads × d² floats
-// for the states, from the stream-ordered pool.
+// for the states (twice that in the backward), from the stream-ordered pool.
 // Thread-safety: see device.h.
 #ifndef LIGHTRL_KERNELS_CUDA_LIGHTNING_H_
 #define LIGHTRL_KERNELS_CUDA_LIGHTNING_H_

@@ -20,6 +20,7 @@ using testing::RelativeError;
 struct Case {
   int heads, dim, block, layer;
   std::vector<int> lengths;
+  int ld_pad = 5;  // extra floats per qkv row; 0 keeps rows 16-byte aligned (wide copies)
 };
 
 std::vector<int32_t> Offsets(const std::vector<int>& lengths) {
@@ -40,7 +41,7 @@ TEST_P(LightningTest, ForwardBackwardAndFinalStateMatchCpu) {
   const Case& c = GetParam();
   const LightningShape shape{c.heads, c.dim, c.block};
   const auto offsets = Offsets(c.lengths);
-  const int n = offsets.back(), inner = c.heads * c.dim, ld = 3 * inner + 5;
+  const int n = offsets.back(), inner = c.heads * c.dim, ld = 3 * inner + c.ld_pad;
   const auto qkv = RandomFloats(static_cast<size_t>(n) * ld, n + c.dim, 0.5f);
   const auto dout = RandomFloats(static_cast<size_t>(n) * inner, n + 1);
   const auto slopes = Slopes(c.heads, c.layer);
@@ -88,12 +89,12 @@ TEST_P(LightningTest, ForwardBackwardAndFinalStateMatchCpu) {
   testing::ExpectClean(d_dqkv, "dqkv");
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, LightningTest,
-                         ::testing::Values(Case{2, 16, 16, 0, {1, 37, 200, 16}},
-                                           Case{3, 24, 32, 3, {100, 5, 64}},
-                                           Case{2, 64, 64, 7, {300, 129}},
-                                           Case{2, 128, 256, 1, {600, 1, 257}},
-                                           Case{1, 96, 128, 5, {260}}));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, LightningTest,
+    ::testing::Values(Case{2, 16, 16, 0, {1, 37, 200, 16}}, Case{3, 24, 32, 3, {100, 5, 64}},
+                      Case{2, 64, 64, 7, {300, 129}}, Case{2, 128, 256, 1, {600, 1, 257}},
+                      Case{1, 96, 128, 5, {260}}, Case{2, 32, 64, 2, {130, 7}, 0},
+                      Case{3, 64, 32, 4, {90, 33}, 0}, Case{2, 128, 256, 6, {520, 3}, 0}));
 
 class LightningDecodeTest : public GpuTest {};
 
