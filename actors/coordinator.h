@@ -21,9 +21,9 @@ namespace lightrl {
 
 struct CoordinatorConfig {
   ClusterConfig cluster;
-  std::optional<EchoProbeConfig> echo_probe;  // The smoke workload, when configured.
-  std::optional<PipelineConfig> pipeline;     // The training workload, when configured.
-  std::vector<TaskConfig> tasks;              // Prompt sources of the pipeline.
+  std::optional<EchoProbeConfig> echo_probe{};  // The smoke workload, when configured.
+  std::optional<PipelineConfig> pipeline{};     // The training workload, when configured.
+  std::vector<TaskConfig> tasks{};              // Prompt sources of the pipeline.
 };
 
 class Coordinator {

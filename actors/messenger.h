@@ -44,7 +44,7 @@ using BodyKind = proto::Envelope::Body::Which;
 struct MessengerConfig {
   std::string name;       // Label for metrics and logs, e.g. "coordinator".
   std::string sender_id;  // Written into every envelope.
-  CodecLimits limits;
+  CodecLimits limits{};
   int max_messages_per_wakeup = 256;  // Fairness between sockets of one loop.
 };
 
