@@ -26,16 +26,18 @@ Status AllocateBeside(CudaModel* model, size_t n, kernels::cuda::DeviceBuffer<fl
 }  // namespace
 
 StatusOr<std::unique_ptr<NcclWeightSource>> NcclWeightSource::Create(
-    Policy* policy, std::chrono::milliseconds timeout) {
+    Policy* policy, std::chrono::milliseconds timeout, size_t max_links) {
+  if (max_links == 0) return InvalidArgumentError("NCCL weight source: max_links must be >= 1");
   ASSIGN_OR_RETURN(CudaModel * model, WeightsModel(policy));
-  std::unique_ptr<NcclWeightSource> source(new NcclWeightSource(model, timeout));
+  std::unique_ptr<NcclWeightSource> source(new NcclWeightSource(model, timeout, max_links));
   RETURN_IF_ERROR(AllocateBeside(model, model->num_params(), &source->snapshot_));
   source->thread_ = std::thread([s = source.get()] { s->Run(); });
   return source;
 }
 
-NcclWeightSource::NcclWeightSource(CudaModel* model, std::chrono::milliseconds timeout)
-    : model_(model), timeout_(timeout) {}
+NcclWeightSource::NcclWeightSource(CudaModel* model, std::chrono::milliseconds timeout,
+                                   size_t max_links)
+    : model_(model), timeout_(timeout), max_links_(max_links) {}
 
 NcclWeightSource::~NcclWeightSource() {
   {
@@ -109,7 +111,7 @@ StatusOr<kernels::cuda::NcclLink*> NcclWeightSource::LinkFor(const Pull& pull) {
     return kept->second.link.get();
   }
   ASSIGN_OR_RETURN(ncclUniqueId id, kernels::cuda::NcclIdFromBytes(pull.nccl_id));
-  if (kept == links_.end() && links_.size() >= kMaxNcclLinks) {
+  if (kept == links_.end() && links_.size() >= max_links_) {
     links_.erase(std::min_element(links_.begin(), links_.end(), [](const auto& a, const auto& b) {
       return a.second.last_used < b.second.last_used;
     }));

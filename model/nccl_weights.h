@@ -14,7 +14,7 @@
 //   which the source's thread sends as rank 0 of link `id` (joining it first unless
 //   `reuse`). done(status) runs on that thread: FailedPrecondition when the snapshot holds
 //   another version or a reused link is unknown (never joined, dropped after a failure, or
-//   evicted: the source keeps the kMaxNcclLinks most recently used), NCCL errors,
+//   evicted: the source keeps the `max_links` most recently used), NCCL errors,
 //   DeadlineExceeded when the puller does not join or finish in time. Capture waits for a
 //   send in progress.
 //
@@ -53,9 +53,11 @@ namespace lightrl::model {
 
 class NcclWeightSource {
  public:
-  static constexpr size_t kMaxNcclLinks = 16;
+  static constexpr size_t kDefaultMaxLinks = 16;
+  // InvalidArgument for max_links 0.
   static StatusOr<std::unique_ptr<NcclWeightSource>> Create(Policy* policy,
-                                                            std::chrono::milliseconds timeout);
+                                                            std::chrono::milliseconds timeout,
+                                                            size_t max_links = kDefaultMaxLinks);
   // Pulls still queued get Cancelled; a send in progress finishes first.
   ~NcclWeightSource();
 
@@ -73,7 +75,7 @@ class NcclWeightSource {
     std::unique_ptr<kernels::cuda::NcclLink> link;
     uint64_t last_used;
   };
-  NcclWeightSource(CudaModel* model, std::chrono::milliseconds timeout);
+  NcclWeightSource(CudaModel* model, std::chrono::milliseconds timeout, size_t max_links);
   void Run();
   Status Send(const Pull& pull);
   // The link a pull goes over: the kept one (reuse) or a newly joined one.
@@ -81,6 +83,7 @@ class NcclWeightSource {
 
   CudaModel* model_;
   const std::chrono::milliseconds timeout_;
+  const size_t max_links_;
   std::mutex snapshot_mu_;  // Held while the snapshot is written or sent.
   kernels::cuda::DeviceBuffer<float> snapshot_;
   uint64_t snapshot_version_ = 0;

@@ -1,12 +1,14 @@
 // Weights GPU to GPU between two policies (two GPUs; skips otherwise): the receiving
 // policy computes what the sending one does, later pulls reuse the first pull's link, a
-// refused pull ends the link on both sides and the next one joins afresh, and a CPU policy
-// cannot take part.
+// refused pull ends the link on both sides and the next one joins afresh, the source keeps
+// only its most recently used links, and a CPU policy cannot take part.
 #include "model/nccl_weights.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <memory>
 
 #include "kernels/cuda/nccl_transfer.h"
 #include "model/test_configs.h"
@@ -16,12 +18,49 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// One pull of `version` from `source` into `sink`, as the two nodes make it: the source's
+// outcome, the sink's, and the link id it went over.
+struct Outcome {
+  Status served, received;
+  NcclWeightSink::PullId id;
+};
+Outcome Pull(NcclWeightSource& source, NcclWeightSink& sink, uint64_t version) {
+  Outcome outcome;
+  auto id = sink.NextPull();
+  CHECK_OK(id.status());
+  outcome.id = *id;
+  std::atomic<bool> cancel{false};
+  std::future<Status> received = std::async(
+      std::launch::async, [&] { return sink.Receive(outcome.id, milliseconds(30000), &cancel); });
+  std::promise<Status> served;
+  source.Serve(version, outcome.id.nccl_id, outcome.id.reuse,
+               [&](Status s) { served.set_value(s); });
+  outcome.served = served.get_future().get();
+  if (!outcome.served.ok()) cancel = true;  // as the rollout actor does on an Error reply
+  outcome.received = received.get();
+  return outcome;
+}
+
+// A CUDA policy of `config` on `device`, with random weights from `seed`.
+std::unique_ptr<Policy> GpuPolicy(const ModelConfig& config, int device, uint64_t seed) {
+  PolicyOptions options;
+  options.backend = Backend::kCuda;
+  options.precision = Precision{};
+  options.device = device;
+  auto policy = CreatePolicy(config, options);
+  CHECK_OK(policy.status());
+  (*policy)->InitializeRandom(seed);
+  return std::move(*policy);
+}
+
 TEST(NcclWeightsTest, CpuPoliciesCannotTakePart) {
   auto cpu = CreatePolicy(testing::TinyHybridConfig(), {});
   ASSERT_TRUE(cpu.ok());
   EXPECT_EQ(NcclWeightSink::Create(cpu->get()).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(NcclWeightSource::Create(cpu->get(), milliseconds(10)).status().code(),
             StatusCode::kFailedPrecondition);
+  EXPECT_EQ(NcclWeightSource::Create(cpu->get(), milliseconds(10), 0).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(NcclWeightsTest, TheReceiverComputesWhatTheSenderDoes) {
@@ -29,18 +68,9 @@ TEST(NcclWeightsTest, TheReceiverComputesWhatTheSenderDoes) {
   const int gpus = kernels::cuda::DeviceCount(&why);
   if (gpus < 2) GTEST_SKIP() << "needs two GPUs, found " << gpus << " " << why;
   const ModelConfig config = testing::TinyHybridConfig();
-  PolicyOptions options;
-  options.backend = Backend::kCuda;
-  options.precision = Precision{};
-  options.device = 0;
-  auto learner = CreatePolicy(config, options);
-  options.device = 1;
-  auto rollout = CreatePolicy(config, options);
-  ASSERT_TRUE(learner.ok() && rollout.ok());
-  (*learner)->InitializeRandom(11);
-  (*rollout)->InitializeRandom(12);
-  auto source = NcclWeightSource::Create(learner->get(), milliseconds(30000));
-  auto sink = NcclWeightSink::Create(rollout->get());
+  std::unique_ptr<Policy> learner = GpuPolicy(config, 0, 11), rollout = GpuPolicy(config, 1, 12);
+  auto source = NcclWeightSource::Create(learner.get(), milliseconds(30000));
+  auto sink = NcclWeightSink::Create(rollout.get());
   ASSERT_TRUE(source.ok() && sink.ok());
   const PackedBatch batch = testing::RandomBatch({12, 7, 19}, 2, config.vocab_size, 4);
   auto logprobs = [&](Policy& policy) {
@@ -48,28 +78,7 @@ TEST(NcclWeightsTest, TheReceiverComputesWhatTheSenderDoes) {
     CHECK_OK(out.status());
     return out->logprobs;
   };
-  // One pull of `version`: the source's outcome, the sink's, and the id it went over.
-  struct Outcome {
-    Status served, received;
-    NcclWeightSink::PullId id;
-  };
-  auto pull = [&](uint64_t version) {
-    Outcome outcome;
-    auto id = (*sink)->NextPull();
-    CHECK_OK(id.status());
-    outcome.id = *id;
-    std::atomic<bool> cancel{false};
-    std::future<Status> received = std::async(std::launch::async, [&] {
-      return (*sink)->Receive(outcome.id, milliseconds(30000), &cancel);
-    });
-    std::promise<Status> served;
-    (*source)->Serve(version, outcome.id.nccl_id, outcome.id.reuse,
-                     [&](Status s) { served.set_value(s); });
-    outcome.served = served.get_future().get();
-    if (!outcome.served.ok()) cancel = true;  // as the rollout actor does on an Error reply
-    outcome.received = received.get();
-    return outcome;
-  };
+  auto pull = [&](uint64_t version) { return Pull(**source, **sink, version); };
 
   (*source)->Capture(3);
   const Outcome first = pull(3);
@@ -77,10 +86,10 @@ TEST(NcclWeightsTest, TheReceiverComputesWhatTheSenderDoes) {
   ASSERT_TRUE(first.received.ok()) << first.received;
   EXPECT_FALSE(first.id.reuse) << "a first pull must name a fresh link";
   (*sink)->Apply();
-  EXPECT_EQ(logprobs(**learner), logprobs(**rollout))
+  EXPECT_EQ(logprobs(*learner), logprobs(*rollout))
       << "the receiver does not hold the sender's weights";
 
-  (*learner)->InitializeRandom(13);
+  learner->InitializeRandom(13);
   (*source)->Capture(4);
   const Outcome second = pull(4);
   ASSERT_TRUE(second.served.ok()) << second.served;
@@ -88,7 +97,7 @@ TEST(NcclWeightsTest, TheReceiverComputesWhatTheSenderDoes) {
   EXPECT_TRUE(second.id.reuse);
   EXPECT_EQ(second.id.nccl_id, first.id.nccl_id) << "the second pull did not keep the link";
   (*sink)->Apply();
-  EXPECT_EQ(logprobs(**learner), logprobs(**rollout)) << "version 4 did not arrive";
+  EXPECT_EQ(logprobs(*learner), logprobs(*rollout)) << "version 4 did not arrive";
 
   // Version 5 was never captured: refused at once, and the link ends on both sides.
   const Outcome refused = pull(5);
@@ -105,6 +114,31 @@ TEST(NcclWeightsTest, TheReceiverComputesWhatTheSenderDoes) {
   ASSERT_TRUE(fresh.received.ok()) << fresh.received;
   EXPECT_FALSE(fresh.id.reuse);
   EXPECT_NE(fresh.id.nccl_id, first.id.nccl_id);
+}
+
+TEST(NcclWeightsTest, TheSourceKeepsItsMostRecentlyUsedLinks) {
+  std::string why;
+  const int gpus = kernels::cuda::DeviceCount(&why);
+  if (gpus < 2) GTEST_SKIP() << "needs two GPUs, found " << gpus << " " << why;
+  const ModelConfig config = testing::TinyHybridConfig();
+  std::unique_ptr<Policy> learner = GpuPolicy(config, 0, 21);
+  std::unique_ptr<Policy> first = GpuPolicy(config, 1, 22), second = GpuPolicy(config, 1, 23);
+  auto source = NcclWeightSource::Create(learner.get(), milliseconds(30000), /*max_links=*/1);
+  auto a = NcclWeightSink::Create(first.get());
+  auto b = NcclWeightSink::Create(second.get());
+  ASSERT_TRUE(source.ok() && a.ok() && b.ok());
+  (*source)->Capture(2);
+  ASSERT_TRUE(Pull(**source, **a, 2).served.ok());
+  ASSERT_TRUE(Pull(**source, **b, 2).served.ok());  // evicts a's link
+
+  const Outcome evicted = Pull(**source, **a, 2);
+  EXPECT_TRUE(evicted.id.reuse);
+  EXPECT_EQ(evicted.served.code(), StatusCode::kFailedPrecondition) << evicted.served;
+  EXPECT_EQ(evicted.received.code(), StatusCode::kCancelled) << evicted.received;
+  const Outcome rejoined = Pull(**source, **a, 2);
+  EXPECT_FALSE(rejoined.id.reuse);
+  EXPECT_TRUE(rejoined.served.ok()) << rejoined.served;
+  EXPECT_TRUE(rejoined.received.ok()) << rejoined.received;
 }
 
 }  // namespace

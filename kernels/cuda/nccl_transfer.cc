@@ -69,8 +69,11 @@ StatusOr<std::unique_ptr<NcclLink>> NcclLink::Join(int device, int rank, const n
 NcclLink::~NcclLink() {
   Abort();
   if (stream_ != nullptr) {
+    int current = device_;
+    cudaGetDevice(&current);
     cudaSetDevice(device_);
     cudaStreamDestroy(stream_);
+    cudaSetDevice(current);  // the destroying thread keeps its device
   }
 }
 
