@@ -135,18 +135,6 @@ __device__ inline FragB ColumnFragB(const float* tile, int pitch, int col0, int 
   return MakeFragB(even[0], even[pitch]);
 }
 
-// Selects passes[i] of a pass array passed by value (i uniform across the CTA); copying
-// field by field keeps the parameters out of local memory.
-template <typename Pass, int kN>
-__device__ inline Pass PickPass(const Pass (&passes)[kN], int i) {
-  Pass pass = passes[0];
-#pragma unroll
-  for (int k = 1; k < kN; ++k) {
-    if (i == k) pass = passes[k];
-  }
-  return pass;
-}
-
 // One state pass: U = Σ λ^{…} b_jᵀ c_j over each block of the direction `dir` (blocks: that
 // direction's table), into kv [blocks, heads, d, d].
 struct StatePass {
@@ -164,14 +152,15 @@ struct StatePasses {
 // the k dimension), one 64×64 tile per CTA (blockIdx.z = pass · tiles² + tile); each warp
 // owns a 32×32 quarter. Chunks of kKeys rows are double-buffered.
 __global__ void __launch_bounds__(kThreads, 4)
-    BlockOuterKernel(StatePasses passes, const float* decay, int block, int d, int heads) {
+    BlockOuterKernel(const __grid_constant__ StatePasses passes, const float* decay, int block,
+                     int d, int heads) {
   constexpr int kPitch = ColumnReadPitch(kTile);
   __shared__ __align__(16) float bs[2][kKeys * kPitch];
   __shared__ __align__(16) float cs[2][kKeys * kPitch];
   __shared__ float row_decay[2][kKeys];  // E[m−1−j], 0 beyond the block
   const int blk = blockIdx.x, h = blockIdx.y;
   const int tiles = (d + kTile - 1) / kTile;
-  const StatePass pass = PickPass(passes.pass, blockIdx.z / (tiles * tiles));
+  const StatePass& pass = passes.pass[blockIdx.z / (tiles * tiles)];
   const int tile = blockIdx.z % (tiles * tiles);
   const int ti = tile / tiles, tj = tile % tiles;
   const BlockEntry e = pass.blocks[blk];
@@ -242,13 +231,13 @@ __global__ void __launch_bounds__(kThreads, 4)
 // Replaces each block's U_b by S_b (the state at its start), for each pass (blockIdx.z =
 // pass · z_per_pass + …), and writes pass 0's final states when final_states is not null.
 // The loads of kAhead blocks are issued before their serial updates.
-__global__ void ScanKernel(StatePasses passes, int z_per_pass,
+__global__ void ScanKernel(const __grid_constant__ StatePasses passes, int z_per_pass,
                            const int32_t* __restrict__ seq_blocks, const float* __restrict__ decay,
                            int block, int d, int heads, float* __restrict__ final_states,
                            const int32_t* __restrict__ final_slots) {
   constexpr int kAhead = 8;
   const int s = blockIdx.x, h = blockIdx.y, p = blockIdx.z / z_per_pass;
-  const StatePass pass = PickPass(passes.pass, p);
+  const StatePass& pass = passes.pass[p];
   const BlockEntry* __restrict__ blocks = pass.blocks;
   float* __restrict__ kv = pass.kv;
   const int64_t e = static_cast<int64_t>(blockIdx.z % z_per_pass) * blockDim.x + threadIdx.x;
@@ -359,8 +348,8 @@ __device__ inline void CopyTransposedAsync(const float* state, int d, int k0, fl
 // the scores through shared memory.
 template <int kDim>
 __global__ void __launch_bounds__(kOutputThreads, 2)
-    BlockOutputKernel(OutputPasses passes, int num_passes, const float* decay, int block, int d,
-                      int heads) {
+    BlockOutputKernel(const __grid_constant__ OutputPasses passes, int num_passes,
+                      const float* decay, int block, int d, int heads) {
   using Tiles = OutputTiles<kDim>;
   constexpr int kHalf = kDim / 2;
   constexpr int kColTiles = kHalf / 8;
@@ -369,7 +358,7 @@ __global__ void __launch_bounds__(kOutputThreads, 2)
   float* qs = shared;
   float* scores = shared + Tiles::kScoresOffset;
   const int blk = blockIdx.x, h = blockIdx.y;
-  const OutputPass pass = PickPass(passes.pass, blockIdx.z % num_passes);
+  const OutputPass& pass = passes.pass[blockIdx.z % num_passes];
   const BlockEntry e = pass.blocks[blk];
   const int m = e.rows;
   const int i0 = (gridDim.z / num_passes - 1 - blockIdx.z / num_passes) * kTile;
