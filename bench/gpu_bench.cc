@@ -282,8 +282,10 @@ int BenchLightning(const cu::CudaContext& ctx, const Ceilings& ceilings) {
   for (int h = 0; h < heads; ++h) slopes.push_back(kernels::LightningSlope<float>(h, heads, 0, 2));
   const cu::LightningDecay decay(ctx, shape, slopes.data());
   int wrong = 0;
-  std::printf("\nLightning attention FP32, heads=%d dim=%d block=%d, one sequence\n", heads, dim,
-              block);
+  std::printf(
+      "\nLightning attention FP32, heads=%d dim=%d block=%d (computed in blocks of %d), one "
+      "sequence\n",
+      heads, dim, block, std::min(block, cu::kLightningComputeBlock));
   std::printf("%-8s %-4s %10s %12s %10s %10s %10s %10s\n", "tokens", "pass", "ms", "transformers",
               "speedup", "floor ms", "of floor", "rel.err");
   for (const std::string& tokens_text : Split(FLAGS_lightning_tokens)) {
@@ -308,10 +310,11 @@ int BenchLightning(const cu::CudaContext& ctx, const Ceilings& ceilings) {
     const double grad_error = RelativeError(Download(ctx, dqkv, want_dqkv.size()), want_dqkv);
     wrong += !(out_error <= 1e-4) + !(grad_error <= 1e-4);
 
-    // Per token and head: causal intra-block QKᵀ and PV, 2(m+1)d FLOPs; q·S and the state
-    // fold, 4d². The backward does twice the forward's products.
+    // Per token and head: causal intra-block QKᵀ and PV, 2(m+1)d FLOPs with m the kernels'
+    // compute block; q·S and the state fold, 4d². The backward does twice the forward's
+    // products.
     const double forward_flops =
-        double(tokens) * heads * (2.0 * (block + 1) * dim + 4.0 * dim * dim);
+        double(tokens) * heads * (2.0 * (plan.compute_block() + 1) * dim + 4.0 * dim * dim);
     const double element_bytes = double(tokens) * heads * dim * sizeof(float);
     const double forward_floor =
         std::max(forward_flops / ceilings.fp32_flops, 4 * element_bytes / ceilings.bytes_per_s) *

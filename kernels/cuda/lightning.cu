@@ -606,7 +606,8 @@ void BlockOutputs(const CudaContext& ctx, std::span<const OutputPass> passes,
   OutputPasses all{};
   std::copy(passes.begin(), passes.end(), all.pass);
   const int count = static_cast<int>(passes.size());
-  const dim3 grid(plan.num_blocks(), shape.heads, count * ((shape.block + kTile - 1) / kTile));
+  const dim3 grid(plan.num_blocks(), shape.heads,
+                  count * ((plan.compute_block() + kTile - 1) / kTile));
   if (shape.dim <= 32) {
     LaunchOutputs<32>(ctx, grid, all, count, decay, shape);
   } else if (shape.dim <= 64) {
@@ -649,8 +650,9 @@ LightningPlan::LightningPlan(const CudaContext& ctx, std::span<const int32_t> se
   CHECK_GT(block, 0);
   num_seqs_ = std::max(0, static_cast<int>(seq_offsets.size()) - 1);
   std::vector<int32_t> seq_blocks;
-  const std::vector<BlockEntry> forward = MakeBlocks(seq_offsets, block, 1, &seq_blocks);
-  const std::vector<BlockEntry> reversed = MakeBlocks(seq_offsets, block, -1, nullptr);
+  const std::vector<BlockEntry> forward =
+      MakeBlocks(seq_offsets, compute_block(), 1, &seq_blocks);
+  const std::vector<BlockEntry> reversed = MakeBlocks(seq_offsets, compute_block(), -1, nullptr);
   num_blocks_ = static_cast<int>(forward.size());
   Upload(ctx, forward, &forward_);
   Upload(ctx, reversed, &reversed_);

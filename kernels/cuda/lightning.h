@@ -20,12 +20,18 @@
 // pass, their states being transposes of each other. The backward's two state passes share
 // their launches, and its three output passes one launch.
 //
+// The kernels split each sequence into blocks of min(block, kLightningComputeBlock) rows,
+// whatever the model's block: with a per-token decay the output is the same function of the
+// inputs for any block length, and shorter blocks trade intra-block products (which grow with
+// the block) for more states (on an H100, 128 rows beat 256 and 64; docs/benchmarks.md).
+//
 // Head dims up to kMaxCudaLightningHeadDim. Extra device memory: blocks × heads × d² floats
 // for the states (twice that in the backward), from the stream-ordered pool.
 // Thread-safety: see device.h.
 #ifndef LIGHTRL_KERNELS_CUDA_LIGHTNING_H_
 #define LIGHTRL_KERNELS_CUDA_LIGHTNING_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 
@@ -35,6 +41,7 @@
 namespace lightrl::kernels::cuda {
 
 inline constexpr int kMaxCudaLightningHeadDim = 128;
+inline constexpr int kLightningComputeBlock = 128;
 
 // The per-head decay tables E[n] = exp(−s_h·n), n = 0..block, on the device: the values of
 // kernels::LightningDecayTable. A model keeps one per layer.
@@ -50,13 +57,15 @@ class LightningDecay {
   DeviceBuffer<float> table_;
 };
 
-// The blocks of a packed batch (sequence s is rows [seq_offsets[s], seq_offsets[s+1])), in
-// time order and in reversed time, on the device. Built once per batch and shared by every
-// lightning layer of a forward and backward.
+// The compute blocks (compute_block() rows) of a packed batch (sequence s is rows
+// [seq_offsets[s], seq_offsets[s+1])) for a model whose block is `block`, in time order and
+// in reversed time, on the device. Built once per batch and shared by every lightning layer
+// of a forward and backward.
 class LightningPlan {
  public:
   LightningPlan(const CudaContext& ctx, std::span<const int32_t> seq_offsets, int block);
   int block() const { return block_; }
+  int compute_block() const { return std::min(block_, kLightningComputeBlock); }
   int num_seqs() const { return num_seqs_; }
   int num_blocks() const { return num_blocks_; }
   // Device tables, 4 ints per block ({first row, rows, index in sequence, 0}), and each

@@ -94,7 +94,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{2, 16, 16, 0, {1, 37, 200, 16}}, Case{3, 24, 32, 3, {100, 5, 64}},
                       Case{2, 64, 64, 7, {300, 129}}, Case{2, 128, 256, 1, {600, 1, 257}},
                       Case{1, 96, 128, 5, {260}}, Case{2, 32, 64, 2, {130, 7}, 0},
-                      Case{3, 64, 32, 4, {90, 33}, 0}, Case{2, 128, 256, 6, {520, 3}, 0}));
+                      Case{3, 64, 32, 4, {90, 33}, 0}, Case{2, 128, 256, 6, {520, 3}, 0},
+                      // A model block that is no multiple of the kernels' compute block.
+                      Case{2, 64, 200, 2, {450, 77}, 0}));
 
 class LightningDecodeTest : public GpuTest {};
 
