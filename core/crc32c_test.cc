@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -39,6 +40,39 @@ TEST(Crc32cTest, DetectsASingleFlippedBit) {
   uint32_t before = Crc32c(data.data(), data.size());
   data[2049] ^= 0x10;
   EXPECT_NE(Crc32c(data.data(), data.size()), before);
+}
+
+// Bit by bit from the polynomial, independent of the table and the instruction.
+uint32_t BitwiseCrc32c(const uint8_t* data, size_t size) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 0; i < size; ++i) {
+    crc ^= data[i];
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ ((crc & 1) ? 0x82F63B78u : 0);
+  }
+  return ~crc;
+}
+
+// Sizes around the three-lane loop's 24 KiB block, at unaligned addresses.
+TEST(Crc32cTest, LongInputsMatchTheBitwiseDefinitionAndCopyExactly) {
+  std::mt19937 rng(11);
+  std::vector<uint8_t> data(3 * 3 * 8192 + 200);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  for (size_t size : {size_t{3 * 8192 - 1}, size_t{3 * 8192}, size_t{3 * 8192 + 1},
+                      size_t{2 * 3 * 8192 + 77}, size_t{3 * 3 * 8192 + 5}}) {
+    for (size_t offset : {0, 3}) {
+      const uint8_t* src = data.data() + offset;
+      const uint32_t want = BitwiseCrc32c(src, size);
+      EXPECT_EQ(Crc32c(src, size), want) << "size " << size << " offset " << offset;
+      std::vector<uint8_t> copy(size + 2, 0xEE);
+      EXPECT_EQ(Crc32cCopy(0, copy.data() + 1, src, size), want) << "size " << size;
+      EXPECT_TRUE(std::equal(src, src + size, copy.begin() + 1)) << "size " << size;
+      EXPECT_EQ(copy.front(), 0xEE);
+      EXPECT_EQ(copy.back(), 0xEE);
+      // Extending a copy continues a running checksum.
+      const uint32_t head = Crc32c(src, 100);
+      EXPECT_EQ(Crc32cCopy(head, copy.data(), src + 100, size - 100), want);
+    }
+  }
 }
 
 }  // namespace
