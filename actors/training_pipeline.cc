@@ -93,8 +93,8 @@ StatusOr<std::unique_ptr<TrainingPipeline>> TrainingPipeline::Create(
   return pipeline;
 }
 
-TrainingPipeline::TrainingPipeline(EventLoop* loop, Messenger* messenger,
-                                   WorkerRegistry* registry, const PipelineConfig& config,
+TrainingPipeline::TrainingPipeline(EventLoop* loop, Messenger* messenger, WorkerRegistry* registry,
+                                   const PipelineConfig& config,
                                    std::vector<std::unique_ptr<Task>> tasks,
                                    MetricsRegistry* metrics)
     : loop_(loop),
@@ -165,15 +165,14 @@ std::string TrainingPipeline::SnapshotJson(const PipelineAccounting& accounting)
   }
   for (const auto& [task, index] : restored_prompts_) open.push_back({task, index});
   std::vector<int64_t> dropped(accounting.dropped, accounting.dropped + kNumDropReasons);
-  nlohmann::json state = {
-      {"next_group_id", next_group_id_},
-      {"cursors", cursors_},
-      {"accounting",
-       {{"created", accounting.created},
-        {"trained", accounting.trained},
-        {"steps", accounting.steps},
-        {"dropped", dropped}}},
-      {"open", open}};
+  nlohmann::json state = {{"next_group_id", next_group_id_},
+                          {"cursors", cursors_},
+                          {"accounting",
+                           {{"created", accounting.created},
+                            {"trained", accounting.trained},
+                            {"steps", accounting.steps},
+                            {"dropped", dropped}}},
+                          {"open", open}};
   return state.dump();
 }
 
@@ -305,7 +304,8 @@ void TrainingPipeline::DispatchGeneration() {
     sampling.setMaxTokens(static_cast<uint32_t>(eval ? config_.eval.max_tokens : s.max_tokens));
     sampling.setSeed(config_.seed * 1000003ULL + id * 7919ULL);
     auto stops = sampling.initStopStrings(static_cast<uint>(s.stop_strings.size()));
-    for (size_t i = 0; i < s.stop_strings.size(); ++i) stops.set(static_cast<uint>(i), s.stop_strings[i]);
+    for (size_t i = 0; i < s.stop_strings.size(); ++i)
+      stops.set(static_cast<uint>(i), s.stop_strings[i]);
     sampling.setRepetitionWindow(static_cast<uint32_t>(s.repetition_window));
     sampling.setRepetitionProbability(static_cast<float>(s.repetition_probability));
     auto task = request.initTask();
@@ -414,7 +414,8 @@ void TrainingPipeline::DispatchScoring() {
   }
 }
 
-void TrainingPipeline::OnRewards(uint64_t group_id, StatusOr<std::unique_ptr<IncomingMessage>> reply) {
+void TrainingPipeline::OnRewards(uint64_t group_id,
+                                 StatusOr<std::unique_ptr<IncomingMessage>> reply) {
   auto it = groups_.find(group_id);
   if (it == groups_.end()) return;
   Group& group = *it->second;
@@ -468,7 +469,8 @@ void TrainingPipeline::FinishEvalGroup(Group& group) {
     const Sample& answer = group.samples.front();
     eval_in_progress_->correct += answer.verdict == proto::Verdict::CORRECT;
     for (uint32_t v : answer.versions) {
-      eval_in_progress_->min_token_version = std::min<uint64_t>(eval_in_progress_->min_token_version, v);
+      eval_in_progress_->min_token_version =
+          std::min<uint64_t>(eval_in_progress_->min_token_version, v);
     }
   }
   groups_.erase(group.id);
@@ -610,7 +612,8 @@ void TrainingPipeline::OnTrained(std::shared_ptr<Batch> batch,
       for (auto& group : batch->groups) {
         uint64_t id = group->id;
         groups_[id] = std::move(group);
-        Drop(id, DropReason::kInvalid, "the learner rejected the batch: " + reply.status().ToString());
+        Drop(id, DropReason::kInvalid,
+             "the learner rejected the batch: " + reply.status().ToString());
       }
     } else {
       // The learner may or may not have applied the batch (it can die after its checkpoint and
@@ -703,7 +706,11 @@ void TrainingPipeline::OnWeightsAnnounce(const IncomingMessage& message) {
   }
   announce_ = std::make_unique<capnp::MallocMessageBuilder>();
   announce_->setRoot(announce);
-  learner_version_ = announce.getVersion();
+  // The learner acks a batch before it has published that version: an announce may trail
+  // the acknowledged version and must not lower it. Version 0 is a learner that started
+  // afresh (one resumed from a checkpoint sets its version when it registers).
+  learner_version_ =
+      announce.getVersion() == 0 ? 0 : std::max(learner_version_, announce.getVersion());
   ReconcileWithLearner(learner_version_, /*restarted=*/false);
   registry_->SetPolicyInfo(learner_version_, announce.getEndpoint().cStr());
   for (const WorkerInfo& w : registry_->Workers()) {
@@ -757,7 +764,8 @@ void TrainingPipeline::Drop(uint64_t group_id, DropReason reason, const std::str
 void TrainingPipeline::Retry(uint64_t group_id, std::deque<uint64_t>* queue, int* attempts,
                              DropReason reason, const Status& status) {
   if (++*attempts >= config_.max_attempts) {
-    Drop(group_id, reason, std::to_string(*attempts) + " attempts failed; last: " + status.ToString());
+    Drop(group_id, reason,
+         std::to_string(*attempts) + " attempts failed; last: " + status.ToString());
     return;
   }
   // Generating again starts from nothing; scoring again keeps the samples.
@@ -845,7 +853,8 @@ void TrainingPipeline::UpdateGauges() {
   auto gauge = [this](const char* name, const char* help, double value) {
     metrics_->GetGauge(name, help)->Set(value);
   };
-  gauge("lightrl_pipeline_step", "Learner steps acknowledged.", static_cast<double>(accounting_.steps));
+  gauge("lightrl_pipeline_step", "Learner steps acknowledged.",
+        static_cast<double>(accounting_.steps));
   gauge("lightrl_pipeline_open_groups", "Groups created and not yet trained or dropped.",
         static_cast<double>(accounting_.open));
   gauge("lightrl_pipeline_to_generate", "Groups waiting for a rollout actor.",
@@ -867,7 +876,8 @@ std::string TrainingPipeline::StatusJson() const {
   }
   nlohmann::json evals = nlohmann::json::array();
   for (const EvalResult& e : evals_) {
-    evals.push_back({{"version", e.requested_version}, {"accuracy", e.accuracy()}, {"items", e.items}});
+    evals.push_back(
+        {{"version", e.requested_version}, {"accuracy", e.accuracy()}, {"items", e.items}});
   }
   nlohmann::json workers = nlohmann::json::array();
   for (const WorkerInfo& w : registry_->Workers()) {

@@ -124,13 +124,17 @@ void WeightServer::OnNcclPull(const IncomingMessage& message) {
 }
 
 Status WeightServer::Publish(WeightsImage image) {
+  if (image.bytes != nullptr) image.checksum = Crc32c(image.bytes->data(), image.bytes->size());
+  return PublishChecksummed(std::move(image));
+}
+
+Status WeightServer::PublishChecksummed(WeightsImage image) {
   if (image.bytes == nullptr) return InvalidArgumentError("weights image has no bytes");
   if (image.version <= latest_version()) {
     return InvalidArgumentError("version " + std::to_string(image.version) +
                                 " is not above the latest " + std::to_string(latest_version()));
   }
   RETURN_IF_ERROR(ValidateLayout(image.tensors, image.bytes->size()));
-  image.checksum = Crc32c(image.bytes->data(), image.bytes->size());
   versions_.push_back(std::move(image));
   while (versions_.size() > static_cast<size_t>(config_.keep_versions)) versions_.pop_front();
   return Status::Ok();

@@ -74,6 +74,9 @@ class WeightServer {
   // Makes `image` servable (computing its checksum) and forgets versions beyond keep_versions.
   // Errors: InvalidArgument for a bad layout or a version not above the latest.
   Status Publish(WeightsImage image);
+  // Publish for an image whose checksum the caller computed off the loop (image.checksum
+  // must be the CRC32C of *image.bytes: with a wrong one every pull fails its final check).
+  Status PublishChecksummed(WeightsImage image);
   // Writes the announce of `version` (must be servable). Errors: NotFound.
   Status FillAnnounce(uint64_t version, proto::WeightsAnnounce::Builder announce) const;
 

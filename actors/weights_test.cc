@@ -183,6 +183,26 @@ void InstallCorruptingServer(Messenger& server, const std::vector<uint8_t>& byte
   });
 }
 
+// The learner checksums images off the loop: the server serves the checksum it is given.
+TEST_F(WeightsTest, APrecomputedChecksumIsServedAsGiven) {
+  WeightsImage image = RandomImage(1, 70000, 3);
+  image.checksum = Crc32c(image.bytes->data(), image.bytes->size());
+  Status published;
+  ASSERT_TRUE(actor_->Call([&] { published = server_->PublishChecksummed(image); }).ok());
+  ASSERT_TRUE(published.ok()) << published;
+  auto fetched = Fetch(1);
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  EXPECT_EQ(*fetched->bytes, *image.bytes);
+
+  WeightsImage wrong = RandomImage(2, 70000, 4);
+  wrong.checksum = Crc32c(wrong.bytes->data(), wrong.bytes->size()) ^ 1;
+  ASSERT_TRUE(actor_->Call([&] { published = server_->PublishChecksummed(wrong); }).ok());
+  ASSERT_TRUE(published.ok()) << published;
+  fetched = Fetch(2);
+  ASSERT_FALSE(fetched.ok());
+  EXPECT_THAT(std::string(fetched.status().message()), HasSubstr("fails its checksum"));
+}
+
 TEST_F(WeightsTest, ChunksWithABadChecksumAreRejectedAndRequestedAgain) {
   WeightsImage image = RandomImage(1, 200000, 9);  // 800 KB: 4 chunks of 256 KB.
   ASSERT_TRUE(Publish(image).ok());

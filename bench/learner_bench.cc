@@ -1,7 +1,11 @@
 // lightrl-bench-learner: learner step throughput (trained tokens per second) for a model
 // config, and the share of each step spent outside forward, backward and the optimizer
 // (packing, advantages, the loss, metrics; goal < 5%), and the step's forward, backward and
-// optimizer milliseconds.
+// optimizer milliseconds; and what publishing each step's weights costs: the capture on the
+// training thread, and the host image with its checksum that a publishing thread makes
+// meanwhile (model/weight_snapshots.h), against making the image on the training thread
+// (params() and a copy, then the checksum: the learner node's path before the snapshots),
+// timed after the rounds.
 //
 // Batches are synthetic but shaped like the demo's (groups of G samples of a short prompt and
 // completion, rewards mixed so no group is excluded); each round trains one batch. One
@@ -11,15 +15,22 @@
 #include <gflags/gflags.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "bench/bench_util.h"
+#include "core/crc32c.h"
 #include "core/logging.h"
 #include "learner/trainer.h"
+#include "learner/weights_export.h"
 #include "model/config.h"
 #include "model/policy.h"
+#include "model/weight_snapshots.h"
 #if LIGHTRL_WITH_NCCL
 #include "learner/data_parallel_policy.h"
 #endif
@@ -97,20 +108,59 @@ int main(int argc, char** argv) {
   trainer_config.minibatches = FLAGS_minibatches;
   auto trainer = PolicyTrainer::Create(std::move(*policy), trainer_config);
   CHECK_OK(trainer.status());
-  std::vector<double> tokens_per_second, outside, step_ms, forward_ms, backward_ms, optimizer_ms;
+  std::vector<double> tokens_per_second, outside, step_ms, forward_ms, backward_ms, optimizer_ms,
+      capture_ms, publish_ms;
+  using Clock = std::chrono::steady_clock;
+  const auto ms_since = [](Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+  };
+  auto snapshots = model::WeightSnapshots::Create(&(*trainer)->policy());
+  CHECK_OK(snapshots.status());
+  std::vector<uint8_t> image((*snapshots)->bytes());
+  int published = 0;
+  uint64_t last_read = 0;
+  std::mutex read_mu;
+  std::condition_variable read_cv;
+  std::thread publisher([&] {
+    uint64_t after = 0;
+    while (auto read = (*snapshots)->ReadNewest(after, image.data())) {
+      after = read->version;
+      std::lock_guard<std::mutex> lock(read_mu);
+      publish_ms.push_back(read->copy_seconds * 1e3);
+      ++published;
+      last_read = read->version;
+      read_cv.notify_all();
+    }
+  });
   int wrong = 0;
   for (int r = 0; r <= FLAGS_repeats; ++r) {
     auto batch = SyntheticBatch(config->vocab_size, (*trainer)->version(), 100 + r);
     auto metrics = (*trainer)->TrainRl(batch);
     CHECK_OK(metrics.status());
     if (!std::isfinite(metrics->loss) || !std::isfinite(metrics->grad_norm)) ++wrong;
+    auto captured = Clock::now();
+    (*snapshots)->Capture((*trainer)->version());
     if (r == 0) continue;  // Warm-up.
+    capture_ms.push_back(ms_since(captured));
     tokens_per_second.push_back(metrics->tokens / metrics->step_seconds);
     outside.push_back(1.0 - metrics->compute_seconds() / metrics->step_seconds);
     step_ms.push_back(metrics->step_seconds * 1e3);
     forward_ms.push_back(metrics->forward_seconds * 1e3);
     backward_ms.push_back(metrics->backward_seconds * 1e3);
     optimizer_ms.push_back(metrics->optimizer_seconds * 1e3);
+  }
+  {  // The newest version is always published: wait for it, then stop the publisher.
+    std::unique_lock<std::mutex> lock(read_mu);
+    read_cv.wait(lock, [&] { return last_read == (*trainer)->version(); });
+  }
+  (*snapshots)->Stop();
+  publisher.join();
+  std::vector<double> before_ms;
+  for (int r = 0; r < 3; ++r) {
+    auto exported = Clock::now();
+    WeightsImage old = ExportWeights((*trainer)->policy().params(), (*trainer)->version());
+    old.checksum = Crc32c(old.bytes->data(), old.bytes->size());
+    before_ms.push_back(ms_since(exported));
   }
   int64_t tokens = static_cast<int64_t>(FLAGS_groups) * FLAGS_group_size * FLAGS_completion_tokens;
   std::printf(
@@ -126,6 +176,13 @@ int main(int argc, char** argv) {
               Median(tokens_per_second), 100 * share, wrong);
   std::printf("%-22s %12.1f\n%-22s %12.1f\n%-22s %12.1f\n", "  forward", Median(forward_ms),
               "  backward", Median(backward_ms), "  optimizer", Median(optimizer_ms));
+  const int versions = FLAGS_repeats + 1;
+  std::printf("%-22s %12.3f  (training thread)\n", "weights capture", Median(capture_ms));
+  std::printf("%-22s %12.1f  (publishing thread; %d of %d versions published)\n",
+              "  image + checksum", Median(publish_ms), published, versions);
+  std::printf("%-22s %12.1f  (on the training thread: %.2f x the capture + step)\n",
+              "  before (host export)", Median(before_ms),
+              Median(before_ms) / (Median(capture_ms) + Median(step_ms)));
   std::printf("(%lld trained tokens per step)\n", static_cast<long long>(tokens));
   bool pass = share < 0.05 && wrong == 0;
   std::printf("learner: outside share %.2f%% (goal < 5%%), wrong %d: %s\n", 100 * share, wrong,

@@ -193,6 +193,11 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
     if (!config.checkpoint_dir.empty()) RETURN_IF_ERROR(node->Checkpoint());
   }
   node->version_ = node->trainer_->version();
+  ASSIGN_OR_RETURN(node->snapshots_, model::WeightSnapshots::Create(&node->trainer_->policy()));
+  // In steady state the weight server lets go of one image per version published, and the
+  // next image reuses its buffer.
+  node->image_buffers_ = std::make_unique<ImageBuffers>(node->snapshots_->bytes(), 2);
+  node->image_layout_ = WeightsLayout(node->trainer_->policy().params());
 #if LIGHTRL_WITH_NCCL
   if (node->trainer_->policy().weights_model() != nullptr) {
     ASSIGN_OR_RETURN(node->nccl_weights_, model::NcclWeightSource::Create(&node->trainer_->policy(),
@@ -211,6 +216,7 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
                                        self->weights_.reset();
                                      }));
   node->trainer_thread_ = std::thread([self] { self->TrainLoop(); });
+  node->publish_thread_ = std::thread([self] { self->PublishLoop(); });
   return node;
 }
 
@@ -316,9 +322,8 @@ void LearnerNode::TrainLoop() {
 #if LIGHTRL_WITH_NCCL
     if (nccl_weights_ != nullptr) nccl_weights_->Capture(trainer_->version());
 #endif
-    WeightsImage image = ExportWeights(trainer_->policy().params(), trainer_->version());
-    CHECK_OK(actor_->Post([this, id, image = std::move(image)]() mutable {
-      PublishAndAnnounce(std::move(image));
+    snapshots_->Capture(trainer_->version());
+    CHECK_OK(actor_->Post([this, id] {
       OutgoingMessage ack;
       auto body = ack.envelope().getBody().initAck();
       body.setDetail("applied; version " + std::to_string(version_.load()));
@@ -330,8 +335,35 @@ void LearnerNode::TrainLoop() {
   }
 }
 
+void LearnerNode::PublishLoop() {
+  Counter* skipped = metrics_->GetCounter(
+      "lightrl_learner_versions_skipped_total",
+      "Versions never published: a newer one was captured before their image was made.");
+  Gauge* seconds = metrics_->GetGauge(
+      "lightrl_learner_publish_seconds",
+      "Time to turn the last published version into a host image with its checksum.");
+  uint64_t published = version_.load();  // SetUpActor published the starting version
+  while (true) {
+    std::shared_ptr<std::vector<uint8_t>> buffer = image_buffers_->Acquire();
+    std::optional<model::WeightSnapshots::Snapshot> snapshot =
+        snapshots_->ReadNewest(published, buffer->data());
+    if (!snapshot) return;
+    seconds->Set(snapshot->copy_seconds);
+    skipped->Increment(static_cast<double>(snapshot->version - published - 1));
+    published = snapshot->version;
+    WeightsImage image;
+    image.version = snapshot->version;
+    image.tensors = image_layout_;
+    image.bytes = std::move(buffer);
+    image.checksum = snapshot->checksum;
+    actor_
+        ->Post([this, image = std::move(image)]() mutable { PublishAndAnnounce(std::move(image)); })
+        .IgnoreError();  // a stopped actor publishes nothing
+  }
+}
+
 void LearnerNode::PublishAndAnnounce(WeightsImage image) {
-  Status published = weights_->Publish(std::move(image));
+  Status published = weights_->PublishChecksummed(std::move(image));
   if (!published.ok()) {
     LOG(ERROR) << "cannot publish weights: " << published;
     return;
@@ -400,6 +432,8 @@ Status LearnerNode::Stop() {
   if (!config_.checkpoint_dir.empty() && trainer_->step() > last_checkpoint_step_) {
     saved = Checkpoint();
   }
+  if (snapshots_) snapshots_->Stop();
+  if (publish_thread_.joinable()) publish_thread_.join();
   if (actor_) actor_->Stop();
   return saved;
 }

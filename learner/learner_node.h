@@ -7,10 +7,16 @@
 //   per batch the actor decodes a TrainBatch and queues it (the learner grants one credit per
 //             free queue slot, so the queue never overflows; an uncredited batch is refused
 //             with Error(overloaded)); the training thread runs one RL step, appends the
-//             step's metrics to the JSONL log and the gauges, checkpoints every N steps, then
-//             the actor publishes the new version, announces it to the coordinator, answers
-//             the batch with Ack (only now: the batch has been applied) and grants a credit.
-//             A batch the trainer rejects is answered Error(failed) naming why.
+//             step's metrics to the JSONL log and the gauges, checkpoints every N steps,
+//             captures the new weights (model/weight_snapshots.h: a copy on the GPU for a GPU
+//             policy) and goes on to the next batch, while the actor answers the batch with
+//             Ack (only now: the batch has been applied) and grants a credit. A batch the
+//             trainer rejects is answered Error(failed) naming why.
+//   publish   a publishing thread turns the newest captured version into a host image with
+//             its checksum, which the actor then serves and announces to the coordinator.
+//             Versions captured while the previous one was still being turned into an image
+//             are skipped (counted in lightrl_learner_versions_skipped_total); the newest
+//             is always published.
 //   NCCL      a learner on a GPU also serves each version GPU to GPU to rollout actors on
 //             the same host that ask for it (model/nccl_weights.h; the chunked pull stays
 //             the fallback).
@@ -25,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "actors/actor.h"
 #include "actors/cluster_config.h"
@@ -32,6 +39,8 @@
 #include "actors/weights.h"
 #include "actors/worker_session.h"
 #include "learner/trainer.h"
+#include "learner/weights_export.h"
+#include "model/weight_snapshots.h"
 #include "tasks/task_config.h"
 
 namespace lightrl {
@@ -101,7 +110,9 @@ class LearnerNode {
   Status SetUpActor(zmq::context_t& context, EventLoop& loop);
   void OnTrainBatch(const IncomingMessage& message);
   void TrainLoop();
-  // Runs on the actor: publish the trainer's weights as `image`, announce, ack, grant.
+  // The publishing thread: images of the newest captured versions, until snapshots_ stop.
+  void PublishLoop();
+  // Runs on the actor: serves `image` (checksum computed) and announces it.
   void PublishAndAnnounce(WeightsImage image);
   void Announce();
   Status Checkpoint();
@@ -116,6 +127,10 @@ class LearnerNode {
   std::unique_ptr<WeightServer> weights_;   // Actor thread only.
   std::string weights_endpoint_;
   std::thread trainer_thread_;
+  std::unique_ptr<model::WeightSnapshots> snapshots_;
+  std::unique_ptr<ImageBuffers> image_buffers_;
+  std::vector<TensorLayout> image_layout_;
+  std::thread publish_thread_;
   std::atomic<uint64_t> version_{0};
   std::atomic<uint64_t> durable_version_{0};  // Version of the newest complete checkpoint.
   std::string coordinator_state_;             // Training thread only: latest snapshot received.
