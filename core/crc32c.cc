@@ -1,7 +1,9 @@
 #include "core/crc32c.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 namespace lightrl {
@@ -113,7 +115,51 @@ bool HasHardwareCrc() {
 }
 #endif
 
+// a·b mod P for polynomials in the reflected form (bit 31 holds x⁰).
+uint32_t MultiplyModP(uint32_t a, uint32_t b) {
+  uint32_t product = 0;
+  for (int i = 0; i < 32; ++i) {
+    if (a & (0x80000000u >> i)) product ^= b;
+    b = (b & 1) ? (b >> 1) ^ kPolynomial : b >> 1;  // b·x
+  }
+  return product;
+}
+
+// x^(8·bytes) mod P: what `bytes` zero bytes do to the register.
+uint32_t ZeroBytesOperator(size_t bytes) {
+  uint32_t result = 0x80000000u, power = 0x00800000u;  // x⁰ and x⁸
+  for (; bytes > 0; bytes >>= 1) {
+    if (bytes & 1) result = MultiplyModP(result, power);
+    power = MultiplyModP(power, power);
+  }
+  return result;
+}
+
 }  // namespace
+
+uint32_t Crc32cCombine(uint32_t crc_a, uint32_t crc_b, size_t size_b) {
+  return MultiplyModP(crc_a, ZeroBytesOperator(size_b)) ^ crc_b;
+}
+
+uint32_t Crc32cCopyParallel(uint32_t crc, void* dst, const void* src, size_t size, int threads) {
+  constexpr size_t kMinPart = size_t{1} << 20;
+  const size_t parts = std::clamp<size_t>(size / kMinPart, 1, std::max(threads, 1));
+  const size_t part = (size + parts - 1) / parts;
+  std::vector<uint32_t> sums(parts);
+  std::vector<std::thread> workers;
+  const auto run = [&](size_t i) {
+    const size_t begin = i * part, end = std::min(size, begin + part);
+    sums[i] = Crc32cCopy(0, static_cast<uint8_t*>(dst) + begin,
+                         static_cast<const uint8_t*>(src) + begin, end - begin);
+  };
+  for (size_t i = 1; i < parts; ++i) workers.emplace_back(run, i);
+  run(0);
+  for (std::thread& w : workers) w.join();
+  for (size_t i = 0; i < parts; ++i) {
+    crc = Crc32cCombine(crc, sums[i], std::min(size, (i + 1) * part) - i * part);
+  }
+  return crc;
+}
 
 uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t size) {
   const auto* p = static_cast<const uint8_t*>(data);

@@ -16,6 +16,13 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t size);
 // Crc32cExtend(crc, src, size), reading src once.
 uint32_t Crc32cCopy(uint32_t crc, void* dst, const void* src, size_t size);
 
+// The CRC32C of A‖B from crc_a = Crc32c(A), crc_b = Crc32c(B) and size_b = |B|.
+uint32_t Crc32cCombine(uint32_t crc_a, uint32_t crc_b, size_t size_b);
+
+// Crc32cCopy over up to `threads` contiguous parts of at least 1 MiB at once, on threads it
+// starts and joins, their checksums combined.
+uint32_t Crc32cCopyParallel(uint32_t crc, void* dst, const void* src, size_t size, int threads);
+
 inline uint32_t Crc32c(const void* data, size_t size) { return Crc32cExtend(0, data, size); }
 
 }  // namespace lightrl

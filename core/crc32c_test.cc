@@ -75,5 +75,37 @@ TEST(Crc32cTest, LongInputsMatchTheBitwiseDefinitionAndCopyExactly) {
   }
 }
 
+TEST(Crc32cTest, CombiningTwoChecksumsGivesTheChecksumOfTheConcatenation) {
+  std::mt19937 rng(5);
+  std::vector<uint8_t> data(70000);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  for (size_t split :
+       {size_t{0}, size_t{1}, size_t{4095}, size_t{24576}, size_t{69999}, size_t{70000}}) {
+    const uint32_t a = Crc32c(data.data(), split);
+    const uint32_t b = Crc32c(data.data() + split, data.size() - split);
+    EXPECT_EQ(Crc32cCombine(a, b, data.size() - split), Crc32c(data.data(), data.size()))
+        << "split " << split;
+  }
+}
+
+// Parts of 1 MiB and more: 5.5 MiB over 1, 3 and 8 threads (5 parts at most).
+TEST(Crc32cTest, ParallelCopyMatchesOneThread) {
+  std::mt19937 rng(6);
+  std::vector<uint8_t> data((11u << 19) + 3);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  const uint32_t head = Crc32c("prefix", 6);
+  const uint32_t want = Crc32cExtend(head, data.data(), data.size());
+  for (int threads : {1, 3, 8}) {
+    std::vector<uint8_t> copy(data.size());
+    EXPECT_EQ(Crc32cCopyParallel(head, copy.data(), data.data(), data.size(), threads), want)
+        << threads << " threads";
+    EXPECT_EQ(copy, data) << threads << " threads";
+  }
+  std::vector<uint8_t> small(100, 7), small_copy(100);
+  EXPECT_EQ(Crc32cCopyParallel(0, small_copy.data(), small.data(), small.size(), 4),
+            Crc32c(small.data(), small.size()));
+  EXPECT_EQ(small_copy, small);
+}
+
 }  // namespace
 }  // namespace lightrl

@@ -9,10 +9,10 @@
 //   read.
 //   ReadNewest(after, out), on one reader thread: waits until a version newer than `after`
 //   has been captured, or Stop(); then copies the newest capture into out (bytes() bytes)
-//   and returns its version and the CRC32C of the bytes, computed during the copy. A GPU
-//   slot comes down in chunks through two pinned staging buffers (one downloads while the
-//   other is copied out). Versions captured while the reader was busy are skipped; the
-//   newest one is always read.
+//   and returns its version and the CRC32C of the bytes, computed during the copy (on four
+//   threads). A GPU slot comes down in chunks through two pinned staging buffers (one
+//   downloads while the other is copied out). Versions captured while the reader was busy
+//   are skipped; the newest one is always read.
 //   Stop(): a waiting ReadNewest returns nullopt, as do later ones.
 //
 // Memory: two copies of the weights (on the GPU for a GPU policy), plus for a GPU policy two
