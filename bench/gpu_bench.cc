@@ -296,9 +296,13 @@ int BenchLightning(const cu::CudaContext& ctx, const Ceilings& ceilings) {
     auto out = Zeros(ctx, int64_t{tokens} * heads * dim), dqkv = Zeros(ctx, int64_t{tokens} * ld);
     const std::vector<int32_t> offsets = {0, tokens};
     const cu::LightningPlan plan(ctx, offsets, block);
-    const double forward_ms = MedianMs(
-        ctx, [&] { cu::LightningForward(ctx, qkv.data(), ld, plan, shape, decay, out.data()); });
-    const double backward_ms = MedianMs(ctx, [&] {
+    // As in training: the forward keeps its block states for the backward.
+    auto states = Zeros(ctx, static_cast<int64_t>(cu::LightningStateFloats(plan, shape)));
+    const double forward_ms = MedianMs(ctx, [&] {
+      cu::LightningForward(ctx, qkv.data(), ld, plan, shape, decay, out.data(), nullptr, nullptr,
+                           states.data());
+    });
+    const double recompute_ms = MedianMs(ctx, [&] {
       cu::LightningBackward(ctx, qkv.data(), ld, dout.data(), plan, shape, decay, dqkv.data());
     });
     std::vector<float> want_out(int64_t{tokens} * heads * dim), want_dqkv(int64_t{tokens} * ld);
@@ -306,9 +310,14 @@ int BenchLightning(const cu::CudaContext& ctx, const Ceilings& ceilings) {
                               want_out.data());
     kernels::LightningBackward(host_qkv.data(), ld, host_dout.data(), offsets.data(), 1, shape,
                                slopes.data(), want_dqkv.data());
+    const double recompute_error = RelativeError(Download(ctx, dqkv, want_dqkv.size()), want_dqkv);
+    const double backward_ms = MedianMs(ctx, [&] {
+      cu::LightningBackward(ctx, qkv.data(), ld, dout.data(), plan, shape, decay, dqkv.data(),
+                            states.data());
+    });
     const double out_error = RelativeError(Download(ctx, out, want_out.size()), want_out);
     const double grad_error = RelativeError(Download(ctx, dqkv, want_dqkv.size()), want_dqkv);
-    wrong += !(out_error <= 1e-4) + !(grad_error <= 1e-4);
+    wrong += !(out_error <= 1e-4) + !(grad_error <= 1e-4) + !(recompute_error <= 1e-4);
 
     // Per token and head: causal intra-block QKᵀ and PV, 2(m+1)d FLOPs with m the kernels'
     // compute block; q·S and the state fold, 4d². The backward does twice the forward's
@@ -331,8 +340,12 @@ int BenchLightning(const cu::CudaContext& ctx, const Ceilings& ceilings) {
     };
     row("fwd", forward_ms, peer_forward, forward_floor, out_error);
     row("bwd", backward_ms, peer_backward, backward_floor, grad_error);
+    row("bwd*", recompute_ms, peer_backward, backward_floor, recompute_error);
   }
-  std::printf("lightning wrong results %d\n", wrong);
+  std::printf(
+      "(fwd keeps its block states and bwd takes them, as training does; bwd* recomputes "
+      "them)\nlightning wrong results %d\n",
+      wrong);
   return wrong;
 }
 

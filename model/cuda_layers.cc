@@ -90,9 +90,10 @@ void CudaLightningLayer::Forward(const DeviceWeights& w, const Operand& a, int r
                                  const BatchLayout& batch, Activations* act, float* y,
                                  float* final_states, const int32_t* final_slots) const {
   Project(w, a, rows, act);
-  kc::LightningForward(*w.ctx, act->act.data(), 3 * inner_, *batch.lightning,
-                       {heads_, dim_, block_}, *decay_, act->core.data(), final_states,
-                       final_slots);
+  const kernels::LightningShape shape{heads_, dim_, block_};
+  float* states = Sized(&act->states, kc::LightningStateFloats(*batch.lightning, shape));
+  kc::LightningForward(*w.ctx, act->act.data(), 3 * inner_, *batch.lightning, shape, *decay_,
+                       act->core.data(), final_states, final_slots, states);
   Finish(w, rows, act, y);
 }
 
@@ -115,7 +116,7 @@ void CudaLightningLayer::Backward(const DeviceWeights& w, const Operand& a, int 
   kc::RmsNormBackward(ctx, act->core.data(), w.params + offsets_.norm, act->inv_rms.data(), d_gated,
                       rows, inner_, d_core, w.grads + offsets_.norm);
   kc::LightningBackward(ctx, act->act.data(), 3 * inner_, d_core, *batch.lightning,
-                        {heads_, dim_, block_}, *decay_, d_act);
+                        {heads_, dim_, block_}, *decay_, d_act, act->states.data());
   kc::SiluBackward(ctx, act->proj.data(), wide, d_act, 3 * inner_, rows, 3 * inner_, d_proj, wide);
   const Operand d_proj_op =
       w.Rounded(d_proj, static_cast<size_t>(rows) * wide, ws->Bf16(Slot::kLayerC));

@@ -104,6 +104,7 @@ class CudaLightningLayer {
  public:
   struct Activations {
     DeviceFloats proj, act, core, inv_rms, normed, gated;
+    DeviceFloats states;  // the lightning core's block states, for its backward
     DeviceBf16s gated16;  // bf16 trunk: gated's copy (the output projection's input)
   };
 

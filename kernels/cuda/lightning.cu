@@ -617,10 +617,6 @@ void BlockOutputs(const CudaContext& ctx, std::span<const OutputPass> passes,
   }
 }
 
-// Floats of the states of one pass: blocks × heads × d².
-size_t StateFloats(const LightningPlan& plan, const LightningShape& shape) {
-  return static_cast<size_t>(plan.num_blocks()) * shape.heads * shape.dim * shape.dim;
-}
 
 void CheckShape(const LightningShape& shape, const LightningDecay& decay) {
   CHECK(shape.dim > 0 && shape.dim <= kMaxCudaLightningHeadDim)
@@ -631,6 +627,10 @@ void CheckShape(const LightningShape& shape, const LightningDecay& decay) {
 }
 
 }  // namespace
+
+size_t LightningStateFloats(const LightningPlan& plan, const LightningShape& shape) {
+  return static_cast<size_t>(plan.num_blocks()) * shape.heads * shape.dim * shape.dim;
+}
 
 LightningDecay::LightningDecay(const CudaContext& ctx, const LightningShape& shape,
                                const float* slopes)
@@ -662,7 +662,7 @@ LightningPlan::LightningPlan(const CudaContext& ctx, std::span<const int32_t> se
 
 void LightningForward(const CudaContext& ctx, const float* qkv, int ld, const LightningPlan& plan,
                       const LightningShape& shape, const LightningDecay& decay, float* out,
-                      float* final_states, const int32_t* final_slots) {
+                      float* final_states, const int32_t* final_slots, float* block_states) {
   CheckShape(shape, decay);
   CHECK_EQ(plan.block(), shape.block);
   if (plan.num_blocks() == 0) return;
@@ -670,16 +670,17 @@ void LightningForward(const CudaContext& ctx, const float* qkv, int ld, const Li
   const int64_t ldo = static_cast<int64_t>(shape.heads) * d;
   const View q = MakeView(qkv, ld, 3 * d, d), k = MakeView(qkv + d, ld, 3 * d, d),
              v = MakeView(qkv + 2 * d, ld, 3 * d, d);
-  Scratch<float> states(ctx, StateFloats(plan, shape));
-  const StatePass state_pass{k, v, 1, Blocks(plan, 1), states.data()};
+  Scratch<float> scratch(ctx, block_states != nullptr ? 0 : LightningStateFloats(plan, shape));
+  float* states = block_states != nullptr ? block_states : scratch.data();
+  const StatePass state_pass{k, v, 1, Blocks(plan, 1), states};
   BlockStates(ctx, {&state_pass, 1}, plan, shape, decay.data(), final_states, final_slots);
-  const OutputPass output_pass{q, k, v, {out, ldo, d}, 1, Blocks(plan, 1), states.data(), false};
+  const OutputPass output_pass{q, k, v, {out, ldo, d}, 1, Blocks(plan, 1), states, false};
   BlockOutputs(ctx, {&output_pass, 1}, plan, shape, decay.data());
 }
 
 void LightningBackward(const CudaContext& ctx, const float* qkv, int ld, const float* dout,
                        const LightningPlan& plan, const LightningShape& shape,
-                       const LightningDecay& decay, float* dqkv) {
+                       const LightningDecay& decay, float* dqkv, const float* block_states) {
   CheckShape(shape, decay);
   CHECK_EQ(plan.block(), shape.block);
   if (plan.num_blocks() == 0) return;
@@ -688,21 +689,24 @@ void LightningBackward(const CudaContext& ctx, const float* qkv, int ld, const f
   const View q = MakeView(qkv, ld, 3 * d, d), k = MakeView(qkv + d, ld, 3 * d, d),
              v = MakeView(qkv + 2 * d, ld, 3 * d, d);
   const View g = MakeView(dout, ldo, d, d);
-  const size_t state_floats = StateFloats(plan, shape);
-  Scratch<float> states(ctx, 2 * state_floats);
-  float* forward_states = states.data();
-  float* reversed_states = forward_states + state_floats;
-  // dq_t = Σ_{u≤t} λ^{t−u} (g_t·v_u) k_u: the forward with (q, k, v) := (g, v, k).
+  const size_t state_floats = LightningStateFloats(plan, shape);
+  const bool recompute = block_states == nullptr;
+  Scratch<float> states(ctx, (recompute ? 2 : 1) * state_floats);
+  float* reversed_states = states.data();
+  float* recomputed_states = reversed_states + state_floats;
+  // dq_t = Σ_{u≤t} λ^{t−u} (g_t·v_u) k_u: the forward with (q, k, v) := (g, v, k), whose
+  // states Σ vᵀk are the transposes of the forward's Σ kᵀv.
   // dk_u = Σ_{t≥u} λ^{t−u} (v_u·g_t) q_t and dv_u = Σ_{t≥u} λ^{t−u} (k_u·q_t) g_t: the forward
   // in reversed time with (v, g, q) and (k, q, g), whose states Σ gᵀq and Σ qᵀg are
   // transposes of each other.
-  const StatePass state_passes[] = {{v, k, 1, Blocks(plan, 1), forward_states},
-                                    {g, q, -1, Blocks(plan, -1), reversed_states}};
+  const StatePass state_passes[] = {{g, q, -1, Blocks(plan, -1), reversed_states},
+                                    {k, v, 1, Blocks(plan, 1), recomputed_states}};
   const OutputPass output_passes[] = {
-      {g, v, k, {dqkv, ld, 3 * d}, 1, Blocks(plan, 1), forward_states, false},
+      {g, v, k, {dqkv, ld, 3 * d}, 1, Blocks(plan, 1),
+       recompute ? recomputed_states : block_states, true},
       {v, g, q, {dqkv + d, ld, 3 * d}, -1, Blocks(plan, -1), reversed_states, false},
       {k, q, g, {dqkv + 2 * d, ld, 3 * d}, -1, Blocks(plan, -1), reversed_states, true}};
-  BlockStates(ctx, state_passes, plan, shape, decay.data());
+  BlockStates(ctx, std::span(state_passes, recompute ? 2 : 1), plan, shape, decay.data());
   BlockOutputs(ctx, output_passes, plan, shape, decay.data());
 }
 

@@ -17,16 +17,18 @@
 // keeps the error against the CPU reference at the level of FP32 arithmetic (~3e-7
 // relative). The backward is three output passes (dq forward in time; dk and dv in reversed
 // time over views with negative row strides), as the CPU backward; dk and dv share one state
-// pass, their states being transposes of each other. The backward's two state passes share
-// their launches, and its three output passes one launch.
+// pass, their states being transposes of each other; dq reads the forward's states
+// transposed, kept by the forward when the caller asks (else recomputed in the same
+// launches as the dk/dv state pass). The three output passes share one launch.
 //
 // The kernels split each sequence into blocks of min(block, kLightningComputeBlock) rows,
 // whatever the model's block: with a per-token decay the output is the same function of the
 // inputs for any block length, and shorter blocks trade intra-block products (which grow with
 // the block) for more states (on an H100, 128 rows beat 256 and 64; docs/benchmarks.md).
 //
-// Head dims up to kMaxCudaLightningHeadDim. Extra device memory: blocks × heads × d² floats
-// for the states (twice that in the backward), from the stream-ordered pool.
+// Head dims up to kMaxCudaLightningHeadDim. Extra device memory from the stream-ordered
+// pool: LightningStateFloats for the states of each state pass a call runs (the forward's
+// one unless the caller keeps them; the backward's one or two).
 // Thread-safety: see device.h.
 #ifndef LIGHTRL_KERNELS_CUDA_LIGHTNING_H_
 #define LIGHTRL_KERNELS_CUDA_LIGHTNING_H_
@@ -78,20 +80,28 @@ class LightningPlan {
   DeviceBuffer<int32_t> forward_, reversed_, seq_blocks_;
 };
 
+// Floats of the block states of a batch: compute blocks × heads × d².
+size_t LightningStateFloats(const LightningPlan& plan, const LightningShape& shape);
+
 // Forward over every sequence of the plan's batch (qkv and out are device arrays laid out
 // as in kernels/lightning.h; decay.shape() must equal shape and plan.block() shape.block).
 // When final_states is not null, the state after the last row of sequence s (every row
 // folded in: what decoding continues from) is written to final_states +
-// (final_slots ? final_slots[s] : s) · heads·d² (final_slots: device [num_seqs]).
+// (final_slots ? final_slots[s] : s) · heads·d² (final_slots: device
+// [num_seqs]). When block_states is not null (device, LightningStateFloats floats), the
+// state at each compute block's start is kept there for the backward.
 void LightningForward(const CudaContext& ctx, const float* qkv, int ld, const LightningPlan& plan,
                       const LightningShape& shape, const LightningDecay& decay, float* out,
-                      float* final_states = nullptr, const int32_t* final_slots = nullptr);
+                      float* final_states = nullptr, const int32_t* final_slots = nullptr,
+                      float* block_states = nullptr);
 
 // Given dout [N, heads·d], writes dq/dk/dv into the matching columns of dqkv (row stride
-// ld; other columns untouched).
+// ld; other columns untouched). block_states: those a forward of the same qkv, plan and
+// shape kept, which spares one of the two state passes; null: recomputed.
 void LightningBackward(const CudaContext& ctx, const float* qkv, int ld, const float* dout,
                        const LightningPlan& plan, const LightningShape& shape,
-                       const LightningDecay& decay, float* dqkv);
+                       const LightningDecay& decay, float* dqkv,
+                       const float* block_states = nullptr);
 
 // One decoding step for each of `rows` rows of qkv (row stride ld): with S the state of the
 // row's slot (states: device [slots, heads, d, d]; slots: device [rows], distinct),

@@ -57,7 +57,9 @@ TEST_P(LightningTest, ForwardBackwardAndFinalStateMatchCpu) {
   auto d_states = Output(c.lengths.size() * c.heads * state_size);
   const LightningPlan plan(ctx(), offsets, c.block);
   const LightningDecay decay(ctx(), shape, slopes.data());
-  LightningForward(ctx(), d_qkv.data(), ld, plan, shape, decay, d_out.data(), d_states.data());
+  auto d_block_states = Output(LightningStateFloats(plan, shape));
+  LightningForward(ctx(), d_qkv.data(), ld, plan, shape, decay, d_out.data(), d_states.data(),
+                   nullptr, d_block_states.data());
   EXPECT_LT(RelativeError(d_out.Download(), out), 1e-5);
   testing::ExpectClean(d_out, "out");
   testing::ExpectClean(d_states, "final states");
@@ -82,11 +84,19 @@ TEST_P(LightningTest, ForwardBackwardAndFinalStateMatchCpu) {
   }
   EXPECT_LT(RelativeError(states, expected), 1e-5);
 
+  testing::ExpectClean(d_block_states, "block states");
+
+  // The backward recomputing the forward's states, and taking those the forward kept.
   auto d_dout = Upload(dout);
-  auto d_dqkv = Upload(std::vector<float>(qkv.size(), 0.0f));
-  LightningBackward(ctx(), d_qkv.data(), ld, d_dout.data(), plan, shape, decay, d_dqkv.data());
-  EXPECT_LT(RelativeError(d_dqkv.Download(), dqkv), 1e-5);
-  testing::ExpectClean(d_dqkv, "dqkv");
+  for (const float* kept :
+       {static_cast<const float*>(nullptr), static_cast<const float*>(d_block_states.data())}) {
+    auto d_dqkv = Upload(std::vector<float>(qkv.size(), 0.0f));
+    LightningBackward(ctx(), d_qkv.data(), ld, d_dout.data(), plan, shape, decay, d_dqkv.data(),
+                      kept);
+    EXPECT_LT(RelativeError(d_dqkv.Download(), dqkv), 1e-5)
+        << (kept ? "with the forward's states" : "recomputing them");
+    testing::ExpectClean(d_dqkv, "dqkv");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
