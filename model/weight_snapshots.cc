@@ -48,8 +48,9 @@ class DeviceSnapshots final : public WeightSnapshots {
   static StatusOr<std::unique_ptr<WeightSnapshots>> Create(CudaModel* model, size_t staging_bytes) {
     std::unique_ptr<DeviceSnapshots> s(new DeviceSnapshots(model, staging_bytes));
     model->context().MakeCurrent();
-    for (kc::DeviceBuffer<float>& slot : s->slots_)
+    for (kc::DeviceBuffer<float>& slot : s->slots_) {
       RETURN_IF_ERROR(slot.Resize(model->num_params()));
+    }
     for (void*& staging : s->staging_) {
       const cudaError_t error = cudaMallocHost(&staging, staging_bytes);
       if (error != cudaSuccess) return kc::CudaStatus(error, "cudaMallocHost");
@@ -63,6 +64,8 @@ class DeviceSnapshots final : public WeightSnapshots {
   }
 
   ~DeviceSnapshots() override {
+    int current = 0;
+    cudaGetDevice(&current);
     model_->context().MakeCurrent();
     for (cudaEvent_t event : {captured_[0], captured_[1], downloaded_[0], downloaded_[1]}) {
       if (event != nullptr) cudaEventDestroy(event);
@@ -71,6 +74,7 @@ class DeviceSnapshots final : public WeightSnapshots {
     for (void* staging : staging_) {
       if (staging != nullptr) cudaFreeHost(staging);
     }
+    cudaSetDevice(current);  // the destroying thread keeps its device
   }
 
  private:
