@@ -27,20 +27,20 @@ StatusOr<std::unique_ptr<Actor>> Actor::Start(std::string name,
   std::future<Status> setup_result = started.get_future();
   Actor* self = actor.get();
   self->accepting_ = true;
-  self->thread_ = std::thread([self, &started, setup = std::move(setup),
-                               teardown = std::move(teardown)]() mutable {
-    self->loop_.AddFd(self->wake_fd_, [self] { self->DrainMailbox(); });
-    Status status = setup(self->loop_);
-    bool ok = status.ok();
-    started.set_value(std::move(status));  // `started` is dead after this line.
-    if (ok) self->loop_.Run();
-    {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      self->accepting_ = false;
-      self->mailbox_.clear();
-    }
-    if (ok && teardown) teardown();
-  });
+  self->thread_ = std::thread(
+      [self, &started, setup = std::move(setup), teardown = std::move(teardown)]() mutable {
+        self->loop_.AddFd(self->wake_fd_, [self] { self->DrainMailbox(); });
+        Status status = setup(self->loop_);
+        bool ok = status.ok();
+        started.set_value(std::move(status));  // `started` is dead after this line.
+        if (ok) self->loop_.Run();
+        {
+          std::lock_guard<std::mutex> lock(self->mu_);
+          self->accepting_ = false;
+          self->mailbox_.clear();
+        }
+        if (ok && teardown) teardown();
+      });
   Status status = setup_result.get();
   if (!status.ok()) {
     actor->thread_.join();

@@ -57,8 +57,8 @@ class Actor {
   int wake_fd_ = -1;  // eventfd; readable when the mailbox has work.
   std::mutex mu_;
   std::deque<std::function<void()>> mailbox_;  // Guarded by mu_.
-  bool accepting_ = false;                      // Guarded by mu_.
-  bool stop_requested_ = false;                 // Guarded by mu_.
+  bool accepting_ = false;                     // Guarded by mu_.
+  bool stop_requested_ = false;                // Guarded by mu_.
   std::thread thread_;
   EventLoop loop_;  // Touched only on the actor thread once it runs.
 };

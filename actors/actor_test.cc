@@ -58,7 +58,8 @@ TEST(ActorTest, PostedClosuresRunInOrder) {
   auto actor = Actor::Start("a", [](EventLoop&) { return Status::Ok(); });
   ASSERT_TRUE(actor.ok());
   std::vector<int> order;  // Touched only on the actor thread until the final Call returns.
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE((*actor)->Post([&order, i] { order.push_back(i); }).ok());
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE((*actor)->Post([&order, i] { order.push_back(i); }).ok());
   std::vector<int> seen;
   ASSERT_TRUE((*actor)->Call([&] { seen = order; }).ok());
   ASSERT_EQ(seen.size(), 100u);
@@ -71,10 +72,12 @@ TEST(ActorTest, FullMailboxRefusesPosts) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   std::promise<void> blocked;
-  ASSERT_TRUE((*actor)->Post([&, released] {
-    blocked.set_value();
-    released.wait();
-  }).ok());
+  ASSERT_TRUE((*actor)
+                  ->Post([&, released] {
+                    blocked.set_value();
+                    released.wait();
+                  })
+                  .ok());
   blocked.get_future().wait();  // The actor thread is now busy; the mailbox only fills.
   size_t accepted = 0;
   Status last;

@@ -22,8 +22,8 @@ CodecLimits ClusterConfig::codec_limits() const {
 
 Status ParseClusterConfig(const ConfigNode& node, ClusterConfig* out) {
   RETURN_IF_ERROR(node.ExpectOnlyKeys({"coordinator", "coordinator_bind", "heartbeat_interval_ms",
-                                       "dead_after_ms", "request_timeout_ms",
-                                       "max_message_mb", "activity_dir"}));
+                                       "dead_after_ms", "request_timeout_ms", "max_message_mb",
+                                       "activity_dir"}));
   RETURN_IF_ERROR(node.Optional("coordinator", &out->coordinator_endpoint));
   RETURN_IF_ERROR(CheckEndpoint(node, "coordinator", out->coordinator_endpoint));
   RETURN_IF_ERROR(node.Optional("coordinator_bind", &out->coordinator_bind));

@@ -17,7 +17,7 @@ struct ClusterConfig {
   // What the coordinator binds; empty means the same as coordinator_endpoint.
   std::string coordinator_bind;
   int heartbeat_interval_ms = 200;
-  int dead_after_ms = 2000;      // Silence longer than this declares a peer dead.
+  int dead_after_ms = 2000;       // Silence longer than this declares a peer dead.
   int request_timeout_ms = 2000;  // Register and other control requests.
   int64_t max_message_mb = 256;
   // Where each worker appends its busy intervals (core/activity_log.h); "" turns that off.

@@ -6,8 +6,7 @@
 
 namespace lightrl {
 
-StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(zmq::context_t& context,
-                                                           EventLoop* loop,
+StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(zmq::context_t& context, EventLoop* loop,
                                                            const CoordinatorConfig& config,
                                                            MetricsRegistry* metrics) {
   ASSIGN_OR_RETURN(auto socket, ZmqSocket::Create(context, SocketKind::kRouter, SocketOptions()));
@@ -16,8 +15,7 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(zmq::context_t& conte
   messenger_config.name = "coordinator";
   messenger_config.sender_id = "coordinator";
   messenger_config.limits = config.cluster.codec_limits();
-  auto messenger =
-      std::make_unique<Messenger>(loop, std::move(socket), messenger_config, metrics);
+  auto messenger = std::make_unique<Messenger>(loop, std::move(socket), messenger_config, metrics);
   auto registry = std::make_unique<WorkerRegistry>(loop, messenger.get(), config.cluster, metrics);
   std::unique_ptr<Coordinator> coordinator(
       new Coordinator(endpoint, std::move(messenger), std::move(registry)));
@@ -51,12 +49,11 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(zmq::context_t& conte
 }
 
 void Coordinator::Finish(bool success, Millis timeout) {
-  registry_->BroadcastShutdown("the run is finished", false, timeout,
-                               [this, success](size_t acknowledged) {
-                                 LOG(INFO) << acknowledged
-                                           << " worker(s) acknowledged the shutdown";
-                                 if (on_finished_) on_finished_(success);
-                               });
+  registry_->BroadcastShutdown(
+      "the run is finished", false, timeout, [this, success](size_t acknowledged) {
+        LOG(INFO) << acknowledged << " worker(s) acknowledged the shutdown";
+        if (on_finished_) on_finished_(success);
+      });
 }
 
 std::string Coordinator::StatusJson() const {

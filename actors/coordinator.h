@@ -42,7 +42,9 @@ class Coordinator {
   // Runs when the configured workload has finished and every worker has acknowledged its
   // Shutdown (or failed to within the request timeout).
   // `success` is false when the workload found wrong results.
-  void OnFinished(std::function<void(bool success)> callback) { on_finished_ = std::move(callback); }
+  void OnFinished(std::function<void(bool success)> callback) {
+    on_finished_ = std::move(callback);
+  }
   const std::optional<EchoProbeReport>& echo_report() const { return echo_report_; }
   // Null unless the training workload is configured.
   const TrainingPipeline* pipeline() const { return pipeline_.get(); }

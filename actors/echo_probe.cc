@@ -40,7 +40,8 @@ EchoProbe::EchoProbe(EventLoop* loop, Messenger* messenger, WorkerRegistry* regi
 EchoProbe::~EchoProbe() { loop_->CancelTimer(producer_timer_); }
 
 std::string EchoProbe::PayloadFor(int64_t probe) const {
-  std::mt19937_64 rng(static_cast<uint64_t>(config_.seed) * 1000003u + static_cast<uint64_t>(probe));
+  std::mt19937_64 rng(static_cast<uint64_t>(config_.seed) * 1000003u +
+                      static_cast<uint64_t>(probe));
   std::string payload(static_cast<size_t>(config_.payload_bytes), '\0');
   for (char& c : payload) c = static_cast<char>(rng());
   return payload;

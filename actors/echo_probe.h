@@ -25,7 +25,7 @@
 namespace lightrl {
 
 struct EchoProbeConfig {
-  int workers = 1;            // Wait for this many echo workers before starting.
+  int workers = 1;  // Wait for this many echo workers before starting.
   int64_t probes = 1000;
   int payload_bytes = 1024;
   int pending_capacity = 64;  // Bound of the coordinator-side queue.
@@ -36,10 +36,10 @@ Status ParseEchoProbeConfig(const ConfigNode& node, EchoProbeConfig* out);
 
 struct EchoProbeReport {
   int64_t answered = 0;
-  int64_t mismatched = 0;     // Replies whose payload differed from what was sent.
-  int64_t duplicates = 0;     // Second answers to one probe.
-  int64_t requeued = 0;       // Probes re-sent after their worker died.
-  int64_t backpressure = 0;   // Times the producer found the pending queue full.
+  int64_t mismatched = 0;    // Replies whose payload differed from what was sent.
+  int64_t duplicates = 0;    // Second answers to one probe.
+  int64_t requeued = 0;      // Probes re-sent after their worker died.
+  int64_t backpressure = 0;  // Times the producer found the pending queue full.
   size_t pending_high_water = 0;
   double seconds = 0;
   std::vector<double> round_trip_ms;  // Per answered probe.

@@ -4,8 +4,7 @@
 
 namespace lightrl {
 
-StatusOr<std::unique_ptr<EchoWorker>> EchoWorker::Create(zmq::context_t& context,
-                                                         EventLoop* loop,
+StatusOr<std::unique_ptr<EchoWorker>> EchoWorker::Create(zmq::context_t& context, EventLoop* loop,
                                                          const ClusterConfig& cluster,
                                                          const EchoWorkerConfig& config,
                                                          MetricsRegistry* metrics) {

@@ -47,8 +47,7 @@ long EventLoop::RunDueTimers() {
     auto [due, id] = *schedule_.begin();
     Clock::time_point now = Clock::now();
     if (due > now) {
-      return std::max<long>(
-          1, std::chrono::ceil<Millis>(due - now).count());
+      return std::max<long>(1, std::chrono::ceil<Millis>(due - now).count());
     }
     schedule_.erase(schedule_.begin());
     Timer& timer = timers_.at(id);

@@ -82,10 +82,12 @@ TEST(PeerLivenessTest, SilentPeerIsDeclaredDeadWithinTheBound) {
   EXPECT_GE(when - last_touch, kDeadAfter);
   EXPECT_LE(when - last_touch, kDeadAfter + kDeadAfter / 8 + Millis(50));
   bool chatty_tracked = false, quiet_tracked = true;
-  ASSERT_TRUE((*actor)->Call([&] {
-    chatty_tracked = liveness->Tracks("chatty");
-    quiet_tracked = liveness->Tracks("quiet");
-  }).ok());
+  ASSERT_TRUE((*actor)
+                  ->Call([&] {
+                    chatty_tracked = liveness->Tracks("chatty");
+                    quiet_tracked = liveness->Tracks("quiet");
+                  })
+                  .ok());
   EXPECT_TRUE(chatty_tracked);
   EXPECT_FALSE(quiet_tracked);
 }

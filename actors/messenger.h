@@ -97,8 +97,8 @@ class Messenger {
   void OnReadable();
   void OnFrames(std::vector<zmq::message_t> frames);
   void Dispatch(std::unique_ptr<IncomingMessage> message);
-  void SendErrorTo(const std::string& peer, uint64_t correlation_id,
-                   proto::RetryClass retry_class, const std::string& text);
+  void SendErrorTo(const std::string& peer, uint64_t correlation_id, proto::RetryClass retry_class,
+                   const std::string& text);
 
   EventLoop* loop_;
   std::unique_ptr<ZmqSocket> socket_;

@@ -43,9 +43,9 @@ Status ParsePipelineConfig(const ConfigNode& coordinator, const ConfigNode& samp
   RETURN_IF_ERROR(eval.Optional("max_tokens", &out->eval.max_tokens, 1, 1 << 20));
 
   SamplingConfig& s = out->sampling;
-  RETURN_IF_ERROR(sampling.ExpectOnlyKeys({"temperature", "top_p", "top_k", "max_tokens",
-                                           "stop_strings", "repetition_window",
-                                           "repetition_probability"}));
+  RETURN_IF_ERROR(
+      sampling.ExpectOnlyKeys({"temperature", "top_p", "top_k", "max_tokens", "stop_strings",
+                               "repetition_window", "repetition_probability"}));
   RETURN_IF_ERROR(sampling.Optional("temperature", &s.temperature, 1e-3, 100.0));
   RETURN_IF_ERROR(sampling.Optional("top_p", &s.top_p, 1e-6, 1.0));
   RETURN_IF_ERROR(sampling.Optional("top_k", &s.top_k, 0, 1 << 20));

@@ -45,14 +45,14 @@ struct PipelineConfig {
   // Rate limiter between producers and the learner: scored groups wait in a queue of this
   // many groups; while it is full, no new prompt is drawn.
   int ready_capacity = 32;
-  int max_attempts = 3;           // Generation or scoring tries per group before dropping it.
+  int max_attempts = 3;  // Generation or scoring tries per group before dropping it.
   int generation_timeout_ms = 600000;
   int reward_timeout_ms = 600000;
   int train_timeout_ms = 3600000;
-  int progress_every_ms = 2000;   // Period of the progress line (0: none).
-  uint64_t seed = 1;              // Sampling seeds derive from it and the group id.
-  std::string metrics_jsonl;      // Accounting log, one line per learner step ("" = none).
-  std::string checkpoint_dir;     // The learner's; the coordinator resumes from its snapshot.
+  int progress_every_ms = 2000;  // Period of the progress line (0: none).
+  uint64_t seed = 1;             // Sampling seeds derive from it and the group id.
+  std::string metrics_jsonl;     // Accounting log, one line per learner step ("" = none).
+  std::string checkpoint_dir;    // The learner's; the coordinator resumes from its snapshot.
   EvalConfig eval;
   SamplingConfig sampling;
 };

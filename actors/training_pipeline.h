@@ -13,8 +13,8 @@
 // times out gives its groups back to the front of their queue. A batch whose learner dies or
 // does not answer is in doubt (it may have been applied and checkpointed before the ack was
 // lost): no batch goes out until the learner's version settles it — applied (counted as
-// trained) or not (back to the front of the ready queue). A learner that comes back older than what it
-// acknowledged (it resumed from a checkpoint) is sent the acknowledged batches since that
+// trained) or not (back to the front of the ready queue). A learner that comes back older than what
+// it acknowledged (it resumed from a checkpoint) is sent the acknowledged batches since that
 // checkpoint again, in order, before anything new: training is deterministic, so it reaches
 // the same weights and no group is lost or trained twice. A coordinator that restarts resumes
 // from the snapshot stored with the learner's newest complete checkpoint: its cursors and
@@ -61,9 +61,9 @@ struct PipelineAccounting {
   int64_t created = 0;  // Train groups drawn (eval groups are not counted here).
   int64_t trained = 0;
   int64_t dropped[kNumDropReasons] = {};
-  int64_t open = 0;     // Created and neither trained nor dropped.
+  int64_t open = 0;         // Created and neither trained nor dropped.
   int64_t regenerated = 0;  // Open groups drawn again after a coordinator restart.
-  int64_t steps = 0;    // Batches the learner acknowledged.
+  int64_t steps = 0;        // Batches the learner acknowledged.
   int64_t dropped_total() const;
   bool balanced() const { return created == trained + dropped_total() + open; }
 };
@@ -81,9 +81,8 @@ class TrainingPipeline {
   // `tasks` are the prompt sources. Everything passed must outlive the pipeline.
   // Restores from the snapshot under config.checkpoint_dir when there is one.
   static StatusOr<std::unique_ptr<TrainingPipeline>> Create(
-      EventLoop* loop, Messenger* messenger, WorkerRegistry* registry,
-      const PipelineConfig& config, std::vector<std::unique_ptr<Task>> tasks,
-      MetricsRegistry* metrics);
+      EventLoop* loop, Messenger* messenger, WorkerRegistry* registry, const PipelineConfig& config,
+      std::vector<std::unique_ptr<Task>> tasks, MetricsRegistry* metrics);
   ~TrainingPipeline();
 
   // Called once, when the last step is acknowledged and the final evaluation is done.
@@ -159,10 +158,10 @@ class TrainingPipeline {
   std::map<uint64_t, std::unique_ptr<Group>> groups_;  // Every open group, train and eval.
   std::deque<uint64_t> to_generate_, eval_to_generate_, to_score_, ready_;
   std::deque<std::pair<int, int64_t>> restored_prompts_;  // (task, index) to draw first.
-  std::shared_ptr<Batch> training_;                  // The batch the learner holds.
-  std::shared_ptr<Batch> in_doubt_;                  // Sent, unanswered, maybe applied.
-  std::deque<std::shared_ptr<Batch>> replay_;        // Acknowledged, not yet durable.
-  std::deque<std::shared_ptr<Batch>> to_replay_;     // To send again to a learner that rolled back.
+  std::shared_ptr<Batch> training_;                       // The batch the learner holds.
+  std::shared_ptr<Batch> in_doubt_;                       // Sent, unanswered, maybe applied.
+  std::deque<std::shared_ptr<Batch>> replay_;             // Acknowledged, not yet durable.
+  std::deque<std::shared_ptr<Batch>> to_replay_;  // To send again to a learner that rolled back.
   uint64_t learner_version_ = 0;
   uint64_t acked_version_ = 0;
   std::unique_ptr<capnp::MallocMessageBuilder> announce_;  // Latest WeightsAnnounce.

@@ -24,8 +24,8 @@ std::string_view RoleName(proto::Role role) {
   return "unknown";
 }
 
-WorkerRegistry::WorkerRegistry(EventLoop* loop, Messenger* messenger,
-                               const ClusterConfig& cluster, MetricsRegistry* metrics)
+WorkerRegistry::WorkerRegistry(EventLoop* loop, Messenger* messenger, const ClusterConfig& cluster,
+                               MetricsRegistry* metrics)
     : loop_(loop), messenger_(messenger), cluster_(cluster), metrics_(metrics) {
   CHECK(metrics != nullptr);
   joins_ = metrics->GetCounter("lightrl_workers_joined_total", "Worker registrations.");
@@ -212,8 +212,8 @@ void WorkerRegistry::Remove(const std::string& worker_id, LeaveReason reason) {
 }
 
 void WorkerRegistry::UpdateGauges() {
-  for (proto::Role role : {proto::Role::LEARNER, proto::Role::ROLLOUT, proto::Role::REWARD,
-                           proto::Role::ECHO}) {
+  for (proto::Role role :
+       {proto::Role::LEARNER, proto::Role::ROLLOUT, proto::Role::REWARD, proto::Role::ECHO}) {
     metrics_
         ->GetGauge("lightrl_workers", "Registered workers, by role.",
                    {{"role", std::string(RoleName(role))}})

@@ -36,8 +36,8 @@ struct WorkerInfo {
   uint16_t metrics_port = 0;
   uint32_t max_in_flight = 0;
   uint64_t policy_version = 0;
-  uint32_t in_flight = 0;     // As last reported by the worker.
-  uint32_t queue_depth = 0;   // As last reported by the worker.
+  uint32_t in_flight = 0;    // As last reported by the worker.
+  uint32_t queue_depth = 0;  // As last reported by the worker.
   Clock::time_point joined_at;
 };
 

@@ -24,8 +24,7 @@ StatusOr<std::unique_ptr<WorkerSession>> WorkerSession::Create(zmq::context_t& c
   messenger_config.name = "coordinator_link";
   messenger_config.sender_id = identity.worker_id;
   messenger_config.limits = cluster.codec_limits();
-  auto messenger =
-      std::make_unique<Messenger>(loop, std::move(socket), messenger_config, metrics);
+  auto messenger = std::make_unique<Messenger>(loop, std::move(socket), messenger_config, metrics);
   std::unique_ptr<WorkerSession> session(
       new WorkerSession(loop, cluster, identity, std::move(messenger), metrics));
   // Register from the loop, once the caller has installed its callbacks and load provider.
@@ -35,8 +34,8 @@ StatusOr<std::unique_ptr<WorkerSession>> WorkerSession::Create(zmq::context_t& c
 }
 
 WorkerSession::WorkerSession(EventLoop* loop, const ClusterConfig& cluster,
-                             const WorkerIdentity& identity,
-                             std::unique_ptr<Messenger> messenger, MetricsRegistry* metrics)
+                             const WorkerIdentity& identity, std::unique_ptr<Messenger> messenger,
+                             MetricsRegistry* metrics)
     : loop_(loop),
       cluster_(cluster),
       identity_(identity),
@@ -114,9 +113,9 @@ void WorkerSession::Register() {
 void WorkerSession::OnRegisterReply(StatusOr<std::unique_ptr<IncomingMessage>> reply) {
   registering_ = false;
   if (reply.ok() && (*reply)->envelope().getBody().which() != BodyKind::REGISTERED) {
-    reply = InternalError("coordinator answered Register with " +
-                          std::string(BodyKindName(static_cast<uint16_t>(
-                              (*reply)->envelope().getBody().which()))));
+    reply = InternalError(
+        "coordinator answered Register with " +
+        std::string(BodyKindName(static_cast<uint16_t>((*reply)->envelope().getBody().which()))));
   }
   if (!reply.ok()) {
     // Not connected yet (ResourceExhausted), timed out, or refused: try again later.

@@ -47,8 +47,7 @@ class WorkerSession {
  public:
   // Connects and starts registering. `loop` and `metrics` must outlive the session.
   // Errors: from socket creation or a bad endpoint.
-  static StatusOr<std::unique_ptr<WorkerSession>> Create(zmq::context_t& context,
-                                                         EventLoop* loop,
+  static StatusOr<std::unique_ptr<WorkerSession>> Create(zmq::context_t& context, EventLoop* loop,
                                                          const ClusterConfig& cluster,
                                                          const WorkerIdentity& identity,
                                                          MetricsRegistry* metrics);

@@ -29,9 +29,8 @@ Status FromZmqError(const zmq::error_t& e, const std::string& what) {
 StatusOr<std::unique_ptr<ZmqSocket>> ZmqSocket::Create(zmq::context_t& context, SocketKind kind,
                                                        const SocketOptions& options) {
   try {
-    zmq::socket_t socket(context,
-                         kind == SocketKind::kRouter ? zmq::socket_type::router
-                                                     : zmq::socket_type::dealer);
+    zmq::socket_t socket(
+        context, kind == SocketKind::kRouter ? zmq::socket_type::router : zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, options.linger_ms);
     socket.set(zmq::sockopt::sndhwm, options.send_high_water_mark);
     socket.set(zmq::sockopt::rcvhwm, options.receive_high_water_mark);
@@ -79,8 +78,7 @@ Status ZmqSocket::Disconnect(const std::string& endpoint) {
   }
 }
 
-Status ZmqSocket::SendFrames(const std::string* routing_id,
-                             std::vector<zmq::message_t>* frames) {
+Status ZmqSocket::SendFrames(const std::string* routing_id, std::vector<zmq::message_t>* frames) {
   CHECK(!frames->empty());
   try {
     // ZeroMQ applies the high-water mark to the first part of a multipart message only, and a

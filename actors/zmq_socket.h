@@ -25,12 +25,12 @@ enum class SocketKind { kRouter, kDealer };
 struct SocketOptions {
   int send_high_water_mark = 1000;  // Messages queued per peer before sends fail.
   int receive_high_water_mark = 1000;
-  std::string routing_id;           // Dealer: the id the ROUTER peer sees (empty = random).
+  std::string routing_id;               // Dealer: the id the ROUTER peer sees (empty = random).
   int64_t max_frame_bytes = 1LL << 30;  // Hard cap: a larger frame disconnects the peer.
-  int linger_ms = 1000;  // On close, time allowed to flush messages already queued.
+  int linger_ms = 1000;                 // On close, time allowed to flush messages already queued.
   int reconnect_interval_ms = 100;
   int reconnect_interval_max_ms = 2000;
-  bool router_handover = true;      // Router: a reconnecting peer with the same id takes over.
+  bool router_handover = true;  // Router: a reconnecting peer with the same id takes over.
   // Dealer: queue messages only on completed connections, so a send while the peer is away
   // fails (ResourceExhausted) instead of queueing stale requests for later delivery.
   bool immediate = true;

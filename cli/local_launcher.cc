@@ -67,8 +67,9 @@ LocalLauncher::~LocalLauncher() {
 
 void LocalLauncher::Add(ProcessSpec spec) {
   auto child = std::make_unique<Child>();
-  child->index = static_cast<int>(std::count_if(children_.begin(), children_.end(),
-                                                [&](const auto& c) { return c->spec.role == spec.role; }));
+  child->index =
+      static_cast<int>(std::count_if(children_.begin(), children_.end(),
+                                     [&](const auto& c) { return c->spec.role == spec.role; }));
   child->spec = std::move(spec);
   children_.push_back(std::move(child));
 }
@@ -112,7 +113,9 @@ void LocalLauncher::WriteStatus() const {
   nlohmann::json processes = nlohmann::json::array();
   for (const auto& c : children_) {
     if (c->exited) continue;
-    processes.push_back({{"name", c->spec.name}, {"role", c->spec.role}, {"pid", c->pid},
+    processes.push_back({{"name", c->spec.name},
+                         {"role", c->spec.role},
+                         {"pid", c->pid},
                          {"restarts", c->restarts}});
   }
   std::ofstream(run_dir_ + "/launcher.json")
@@ -252,7 +255,8 @@ StatusOr<int> LocalLauncher::Run() {
     std::filesystem::remove(path, ec);
     ASSIGN_OR_RETURN(sockaddr_un addr, SocketAddress(path));
     control_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (control_fd_ < 0 || bind(control_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+    if (control_fd_ < 0 ||
+        bind(control_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
         listen(control_fd_, 8) != 0) {
       return UnavailableError(path + ": cannot listen: " + std::strerror(errno));
     }
@@ -265,8 +269,8 @@ StatusOr<int> LocalLauncher::Run() {
   const auto grace = std::chrono::milliseconds(policy_.shutdown_grace_ms);
 
   while (true) {
-    bool any_running = std::any_of(children_.begin(), children_.end(),
-                                   [](const auto& c) { return c->pid > 0; });
+    bool any_running =
+        std::any_of(children_.begin(), children_.end(), [](const auto& c) { return c->pid > 0; });
     if (phase_ != Phase::kRunning && !any_running) break;
     // Wake up for the next restart or the end of the current phase.
     SteadyClock::time_point wake = SteadyClock::now() + std::chrono::seconds(1);
@@ -274,11 +278,12 @@ StatusOr<int> LocalLauncher::Run() {
       wake = std::min(wake, phase_started_ + grace);
     }
     for (const auto& c : children_) {
-      if (phase_ == Phase::kRunning && c->pid < 0 && !c->exited) wake = std::min(wake, c->restart_at);
+      if (phase_ == Phase::kRunning && c->pid < 0 && !c->exited)
+        wake = std::min(wake, c->restart_at);
     }
     int timeout = static_cast<int>(std::max<long>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - SteadyClock::now())
-               .count()));
+        0,
+        std::chrono::duration_cast<std::chrono::milliseconds>(wake - SteadyClock::now()).count()));
     pollfd fds[2] = {{SignalPipeFd(), POLLIN, 0}, {control_fd_, POLLIN, 0}};
     poll(fds, control_fd_ >= 0 ? 2 : 1, timeout);
     while (int signal = NextSignal()) {

@@ -43,7 +43,8 @@ int RunCommand(int argc, char** argv) {
     LOG(ERROR) << run.status();
     return 2;
   }
-  if (run->launcher.placement == Placement::kThreads) return RunInProcess(*run, FLAGS_metrics_address);
+  if (run->launcher.placement == Placement::kThreads)
+    return RunInProcess(*run, FLAGS_metrics_address);
   std::string self = SelfExecutable();
   std::vector<std::string> common = {"--config=" + run->path, "--set=" + FLAGS_set,
                                      "--log_level=" + FLAGS_log_level};
@@ -94,8 +95,9 @@ int StatusCommand(int argc, char** argv) {
   }
   const std::string& dir = run->launcher.run_dir;
   std::ifstream launcher(dir + "/launcher.json");
-  if (launcher) std::printf("launcher (%s/launcher.json):\n%s\n", dir.c_str(),
-                            std::string(std::istreambuf_iterator<char>(launcher), {}).c_str());
+  if (launcher)
+    std::printf("launcher (%s/launcher.json):\n%s\n", dir.c_str(),
+                std::string(std::istreambuf_iterator<char>(launcher), {}).c_str());
   std::ifstream location(dir + "/coordinator.json");
   nlohmann::json where = nlohmann::json::parse(location, nullptr, false);
   if (where.is_discarded() || !where.contains("status")) {
@@ -104,9 +106,9 @@ int StatusCommand(int argc, char** argv) {
   }
   auto reply = HttpGet(where["status"].get<std::string>(), std::chrono::milliseconds(5000));
   if (!reply.ok() || reply->status != 200) {
-    std::fprintf(stderr, "the coordinator does not answer: %s\n",
-                 reply.ok() ? std::to_string(reply->status).c_str()
-                            : reply.status().ToString().c_str());
+    std::fprintf(
+        stderr, "the coordinator does not answer: %s\n",
+        reply.ok() ? std::to_string(reply->status).c_str() : reply.status().ToString().c_str());
     return 1;
   }
   std::printf("coordinator:\n%s", reply->body.c_str());

@@ -18,8 +18,7 @@ Status ParseEcho(const ConfigNode& node, EchoSettings* out) {
 Status ParseLauncher(const ConfigNode& node, LauncherConfig* out) {
   RETURN_IF_ERROR(node.ExpectOnlyKeys({"placement", "echo_workers", "rollout_workers",
                                        "reward_workers", "run_dir", "metrics_port_base",
-                                       "restart_backoff_ms", "max_restarts",
-                                       "shutdown_grace_ms"}));
+                                       "restart_backoff_ms", "max_restarts", "shutdown_grace_ms"}));
   std::string placement = "processes";
   RETURN_IF_ERROR(node.OptionalChoice("placement", &placement, {"processes", "threads"}));
   out->placement = placement == "threads" ? Placement::kThreads : Placement::kProcesses;
@@ -80,8 +79,7 @@ StatusOr<RunConfig> LoadRunConfig(const std::string& path,
                                   const std::vector<std::string>& overrides) {
   ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path, overrides));
   RETURN_IF_ERROR(root.ExpectOnlyKeys({"cluster", "launcher", "smoke", "echo", "model", "tasks",
-                                       "sampling", "coordinator", "learner", "rollout",
-                                       "reward"}));
+                                       "sampling", "coordinator", "learner", "rollout", "reward"}));
   RunConfig config;
   config.path = path;
   ASSIGN_OR_RETURN(ConfigNode cluster, root.OptionalChild("cluster"));

@@ -45,9 +45,9 @@ struct LauncherConfig {
   // Where the launcher and the coordinator leave files for `lightrl status` and `lightrl
   // scale` (default: runs/<config file name without .yaml>).
   std::string run_dir;
-  int metrics_port_base = 0;  // 0: every process picks a free port; else base, base+1, ...
-  int restart_backoff_ms = 200;  // Doubles after each restart of the same worker, up to 10 s.
-  int max_restarts = 5;          // Per worker; beyond it the run fails.
+  int metrics_port_base = 0;      // 0: every process picks a free port; else base, base+1, ...
+  int restart_backoff_ms = 200;   // Doubles after each restart of the same worker, up to 10 s.
+  int max_restarts = 5;           // Per worker; beyond it the run fails.
   int shutdown_grace_ms = 10000;  // Time allowed for processes to exit before SIGKILL.
 };
 

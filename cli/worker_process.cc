@@ -32,8 +32,9 @@ int RunWorkerProcess(int argc, char** argv, const std::string& role, const Start
     return 2;
   }
   zmq::context_t context(1);
-  WorkerContext worker{&context, &*run, id, static_cast<uint16_t>((*http)->port()), &metrics,
-                       [] { NotifyFinished(); }};
+  WorkerContext worker{&context, &*run,
+                       id,       static_cast<uint16_t>((*http)->port()),
+                       &metrics, [] { NotifyFinished(); }};
   StatusOr<std::function<void()>> stop = start(worker);
   if (!stop.ok()) {
     LOG(ERROR) << role << " failed to start: " << stop.status();

@@ -187,8 +187,7 @@ StatusOr<ConfigNode> ConfigNode::OptionalChild(std::string_view key) const {
   return ConfigNode(std::move(impl), KeyPath(key));
 }
 
-StatusOr<std::vector<ConfigNode>> ConfigNode::ChildList(std::string_view key,
-                                                        bool required) const {
+StatusOr<std::vector<ConfigNode>> ConfigNode::ChildList(std::string_view key, bool required) const {
   std::vector<ConfigNode> out;
   if (!Has(key)) {
     if (required) return Error(key, "required list is missing");
@@ -252,8 +251,8 @@ Status ReadList(const ConfigNode& self, const YAML::Node& map, std::string_view 
   YAML::Node child = map[std::string(key)];
   if (!child.IsDefined() || child.IsNull()) return Status::Ok();
   if (!child.IsSequence()) {
-    return self.Error(key, "must be a list of " + std::string(TypeName<T>()) + "s, got " +
-                               Describe(child));
+    return self.Error(
+        key, "must be a list of " + std::string(TypeName<T>()) + "s, got " + Describe(child));
   }
   std::vector<T> values;
   for (size_t i = 0; i < child.size(); ++i) {

@@ -56,10 +56,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(state_->config.max_header_bytes));
     parser_->body_limit(kMaxBodyBytes);
     stream_.expires_after(std::chrono::milliseconds(state_->config.request_timeout_ms));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
  private:
@@ -70,13 +69,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec == http::error::header_limit) {
-      Reply(HttpResponse{431, "text/plain; charset=utf-8", "request header too large\n"}, 11,
-            false, false);
+      Reply(HttpResponse{431, "text/plain; charset=utf-8", "request header too large\n"}, 11, false,
+            false);
       return;
     }
     if (ec == http::error::body_limit) {
-      Reply(HttpResponse{413, "text/plain; charset=utf-8", "request body too large\n"}, 11,
-            false, false);
+      Reply(HttpResponse{413, "text/plain; charset=utf-8", "request body too large\n"}, 11, false,
+            false);
       return;
     }
     if (ec) {
@@ -103,15 +102,15 @@ class Session : public std::enable_shared_from_this<Session> {
     message->body() = head ? std::string() : response.body;
     message->content_length(response.body.size());
     stream_.expires_after(std::chrono::milliseconds(state_->config.request_timeout_ms));
-    http::async_write(stream_, *message,
-                      [self = shared_from_this(), message, keep_alive](beast::error_code ec,
-                                                                       size_t) {
-                        if (ec || !keep_alive) {
-                          self->Close();
-                        } else {
-                          self->ReadRequest();
-                        }
-                      });
+    http::async_write(
+        stream_, *message,
+        [self = shared_from_this(), message, keep_alive](beast::error_code ec, size_t) {
+          if (ec || !keep_alive) {
+            self->Close();
+          } else {
+            self->ReadRequest();
+          }
+        });
   }
 
   void Close() {

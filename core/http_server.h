@@ -45,10 +45,9 @@ class HttpServer {
   // `registry` must outlive the server. `health` answers /healthz: OK gives 200 "ok", an error
   // gives 503 with the status text. `routes` maps extra paths (e.g. "/status") to handlers.
   // Errors: Unavailable when the address cannot be bound.
-  static StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerConfig& config,
-                                                     const MetricsRegistry* registry,
-                                                     std::function<Status()> health,
-                                                     std::map<std::string, HttpHandler> routes = {});
+  static StatusOr<std::unique_ptr<HttpServer>> Start(
+      const HttpServerConfig& config, const MetricsRegistry* registry,
+      std::function<Status()> health, std::map<std::string, HttpHandler> routes = {});
   // Stops accepting, closes every connection and joins the thread.
   ~HttpServer();
 

@@ -1,7 +1,5 @@
 #include "core/http_server.h"
 
-#include "core/http_client.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -9,14 +7,15 @@
 
 #include <atomic>
 
+#include "core/http_client.h"
 #include "tests/util/subprocess.h"
 
 namespace lightrl {
 namespace {
 
+using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using std::chrono::milliseconds;
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -34,7 +33,9 @@ class HttpServerTest : public ::testing::Test {
     auto server = HttpServer::Start(
         config, &registry_,
         [this] { return healthy_.load() ? Status::Ok() : UnavailableError("learner lost"); },
-        {{"/status", [] { return HttpResponse{200, "application/json", "{\"step\":3}"}; }}});
+        {{"/status", [] {
+            return HttpResponse{200, "application/json", "{\"step\":3}"};
+          }}});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
   }
@@ -80,8 +81,8 @@ TEST_F(HttpServerTest, ServesExtraRoutesAndRejectsOthers) {
 }
 
 TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
-  std::string response = Get(
-      "GET /healthz HTTP/1.1\r\n\r\nGET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+  std::string response =
+      Get("GET /healthz HTTP/1.1\r\n\r\nGET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
   size_t first = response.find("HTTP/1.1 200");
   ASSERT_NE(first, std::string::npos);
   EXPECT_NE(response.find("HTTP/1.1 200", first + 1), std::string::npos);
@@ -149,8 +150,8 @@ TEST_F(HttpServerTest, ClientGetsStatusAndBody) {
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(reply->body, "{\"step\":3}");
-  auto missing = HttpGet("http://127.0.0.1:" + std::to_string(server_->port()) + "/nope",
-                         milliseconds(3000));
+  auto missing =
+      HttpGet("http://127.0.0.1:" + std::to_string(server_->port()) + "/nope", milliseconds(3000));
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->status, 404);
   EXPECT_EQ(HttpGet("ftp://x", milliseconds(100)).status().code(), StatusCode::kInvalidArgument);

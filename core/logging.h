@@ -57,29 +57,28 @@ struct LogVoidify {
 #define LIGHTRL_LOG_LEVEL_ERROR ::lightrl::LogLevel::kError
 #define LIGHTRL_LOG_LEVEL_FATAL ::lightrl::LogLevel::kFatal
 
-#define LOG(severity)                                                                  \
-  (LIGHTRL_LOG_LEVEL_##severity < ::lightrl::MinLogLevel())                            \
-      ? (void)0                                                                        \
-      : ::lightrl::internal::LogVoidify() &                                            \
+#define LOG(severity)                                                                         \
+  (LIGHTRL_LOG_LEVEL_##severity < ::lightrl::MinLogLevel())                                   \
+      ? (void)0                                                                               \
+      : ::lightrl::internal::LogVoidify() &                                                   \
             ::lightrl::internal::LogMessage(LIGHTRL_LOG_LEVEL_##severity, __FILE__, __LINE__) \
                 .stream()
 
-#define CHECK(condition)                                                                    \
-  (condition) ? (void)0                                                                     \
-              : ::lightrl::internal::LogVoidify() &                                         \
-                    ::lightrl::internal::LogMessage(::lightrl::LogLevel::kFatal, __FILE__, \
-                                                    __LINE__)                               \
-                            .stream()                                                       \
-                        << "Check failed: " #condition " "
+#define CHECK(condition)                                                                     \
+  (condition)                                                                                \
+      ? (void)0                                                                              \
+      : ::lightrl::internal::LogVoidify() &                                                  \
+            ::lightrl::internal::LogMessage(::lightrl::LogLevel::kFatal, __FILE__, __LINE__) \
+                    .stream()                                                                \
+                << "Check failed: " #condition " "
 
-#define LIGHTRL_CHECK_OP_(a, b, op)                                                         \
-  ((a)op(b)) ? (void)0                                                                      \
-             : ::lightrl::internal::LogVoidify() &                                          \
-                   ::lightrl::internal::LogMessage(::lightrl::LogLevel::kFatal, __FILE__,  \
-                                                   __LINE__)                                \
-                           .stream()                                                        \
-                       << "Check failed: " #a " " #op " " #b " (" << (a) << " vs " << (b) \
-                       << ") "
+#define LIGHTRL_CHECK_OP_(a, b, op)                                                          \
+  ((a)op(b))                                                                                 \
+      ? (void)0                                                                              \
+      : ::lightrl::internal::LogVoidify() &                                                  \
+            ::lightrl::internal::LogMessage(::lightrl::LogLevel::kFatal, __FILE__, __LINE__) \
+                    .stream()                                                                \
+                << "Check failed: " #a " " #op " " #b " (" << (a) << " vs " << (b) << ") "
 
 #define CHECK_EQ(a, b) LIGHTRL_CHECK_OP_(a, b, ==)
 #define CHECK_NE(a, b) LIGHTRL_CHECK_OP_(a, b, !=)
@@ -88,9 +87,9 @@ struct LogVoidify {
 #define CHECK_GT(a, b) LIGHTRL_CHECK_OP_(a, b, >)
 #define CHECK_GE(a, b) LIGHTRL_CHECK_OP_(a, b, >=)
 // Dies with the status text if `expr` (a Status) is not OK.
-#define CHECK_OK(expr)                                     \
-  do {                                                     \
-    ::lightrl::Status lightrl_check_status_ = (expr);      \
+#define CHECK_OK(expr)                                          \
+  do {                                                          \
+    ::lightrl::Status lightrl_check_status_ = (expr);           \
     CHECK(lightrl_check_status_.ok()) << lightrl_check_status_; \
   } while (false)
 

@@ -163,8 +163,7 @@ Histogram* MetricsRegistry::GetHistogram(const std::string& name, const std::str
                                          const std::vector<double>& upper_bounds,
                                          const MetricLabels& labels) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto& slot =
-      FamilyFor(name, Type::kHistogram, help, labels, upper_bounds).histograms[labels];
+  auto& slot = FamilyFor(name, Type::kHistogram, help, labels, upper_bounds).histograms[labels];
   if (!slot) slot = std::make_unique<Histogram>(upper_bounds);
   return slot.get();
 }
@@ -204,8 +203,7 @@ std::string MetricsRegistry::Render() const {
       }
       out << name << "_bucket" << FormatLabels(labels, "le", "+Inf") << ' ' << counts.back()
           << '\n';
-      out << name << "_sum" << FormatLabels(labels) << ' ' << FormatValue(histogram->sum())
-          << '\n';
+      out << name << "_sum" << FormatLabels(labels) << ' ' << FormatValue(histogram->sum()) << '\n';
       out << name << "_count" << FormatLabels(labels) << ' ' << counts.back() << '\n';
     }
   }

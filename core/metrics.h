@@ -76,8 +76,7 @@ class MetricsRegistry {
   Gauge* GetGauge(const std::string& name, const std::string& help,
                   const MetricLabels& labels = {});
   Histogram* GetHistogram(const std::string& name, const std::string& help,
-                          const std::vector<double>& upper_bounds,
-                          const MetricLabels& labels = {});
+                          const std::vector<double>& upper_bounds, const MetricLabels& labels = {});
 
   // Runs `collector` at the start of every Render(), e.g. to refresh gauges that mirror state
   // owned elsewhere. It runs on the rendering thread and must be thread-safe.
@@ -100,7 +99,7 @@ class MetricsRegistry {
                     const MetricLabels& labels, const std::vector<double>& bounds);
 
   mutable std::mutex mu_;
-  std::map<std::string, Family> families_;  // Guarded by mu_; sorted for stable output.
+  std::map<std::string, Family> families_;         // Guarded by mu_; sorted for stable output.
   std::vector<std::function<void()>> collectors_;  // Guarded by mu_.
 };
 

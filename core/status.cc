@@ -65,9 +65,7 @@ Status Status::WithContext(std::string_view context) const {
   return Status(code(), std::move(message));
 }
 
-std::ostream& operator<<(std::ostream& os, const Status& status) {
-  return os << status.ToString();
-}
+std::ostream& operator<<(std::ostream& os, const Status& status) { return os << status.ToString(); }
 
 Status CancelledError(std::string m) { return Status(StatusCode::kCancelled, std::move(m)); }
 Status InvalidArgumentError(std::string m) {
@@ -98,8 +96,7 @@ Status DataLossError(std::string m) { return Status(StatusCode::kDataLoss, std::
 namespace internal {
 
 void DieOnBadStatusOrAccess(const Status& status) {
-  std::fprintf(stderr, "FATAL: StatusOr accessed without a value: %s\n",
-               status.ToString().c_str());
+  std::fprintf(stderr, "FATAL: StatusOr accessed without a value: %s\n", status.ToString().c_str());
   std::abort();
 }
 

@@ -102,12 +102,13 @@ class [[nodiscard]] StatusOr {
  public:
   // Dies (in debug and release) if `status` is OK: a StatusOr needs a value or an error.
   StatusOr(Status status) : data_(std::move(status)) { CheckNotOk(); }  // NOLINT
-  StatusOr(const T& value) : data_(value) {}                             // NOLINT
-  StatusOr(T&& value) : data_(std::move(value)) {}                        // NOLINT
+  StatusOr(const T& value) : data_(value) {}                            // NOLINT
+  StatusOr(T&& value) : data_(std::move(value)) {}                      // NOLINT
   template <typename U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::decay_t<U>, Status> &&
-             !std::is_same_v<std::decay_t<U>, StatusOr<T>> && !std::is_same_v<std::decay_t<U>, T>)
-  StatusOr(U&& value) : data_(T(std::forward<U>(value))) {}  // NOLINT
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, Status> &&
+           !std::is_same_v<std::decay_t<U>, StatusOr<T>> && !std::is_same_v<std::decay_t<U>, T>)
+      StatusOr(U&& value)
+      : data_(T(std::forward<U>(value))) {}  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(data_); }
   // OK when a value is held.
@@ -159,10 +160,10 @@ void StatusOr<T>::CheckNotOk() const {
 #define LIGHTRL_STATUS_CONCAT_(a, b) LIGHTRL_STATUS_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (a Status); returns it from the enclosing function if it is not OK.
-#define RETURN_IF_ERROR(expr)                                              \
-  do {                                                                     \
-    ::lightrl::Status lightrl_status_ = (expr);                            \
-    if (!lightrl_status_.ok()) return lightrl_status_;                     \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::lightrl::Status lightrl_status_ = (expr);        \
+    if (!lightrl_status_.ok()) return lightrl_status_; \
   } while (false)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates `expr` (a StatusOr<T>); on error returns its

@@ -20,11 +20,12 @@ std::string_view AlgorithmName(PolicyAlgorithm algorithm) {
 }
 
 Status ParsePolicyLossConfig(const ConfigNode& node, PolicyLossConfig* out) {
-  RETURN_IF_ERROR(node.ExpectOnlyKeys({"algorithm", "normalization", "eps_low", "eps_high",
-                                       "unified_mask", "mask_eps_low", "mask_eps_high",
-                                       "tis_cap", "kl_coef"}));
+  RETURN_IF_ERROR(
+      node.ExpectOnlyKeys({"algorithm", "normalization", "eps_low", "eps_high", "unified_mask",
+                           "mask_eps_low", "mask_eps_high", "tis_cap", "kl_coef"}));
   std::string algorithm = "cispo";
-  RETURN_IF_ERROR(node.OptionalChoice("algorithm", &algorithm, {"cispo", "grpo", "dapo", "reinforce"}));
+  RETURN_IF_ERROR(
+      node.OptionalChoice("algorithm", &algorithm, {"cispo", "grpo", "dapo", "reinforce"}));
   // Each algorithm brings its customary clip range and normalization; explicit keys override.
   std::string normalization = "token";
   if (algorithm == "cispo") {
@@ -61,8 +62,9 @@ StatusOr<PolicyLossResult> ComputePolicyLoss(const PolicyLossConfig& config,
                                              const PolicyLossInputs& inputs) {
   const size_t n = inputs.logprobs.size();
   if (inputs.anchor_logprobs.size() != n) {
-    return InvalidArgumentError("anchor log-probs: " + std::to_string(inputs.anchor_logprobs.size()) +
-                                " entries for " + std::to_string(n) + " tokens");
+    return InvalidArgumentError(
+        "anchor log-probs: " + std::to_string(inputs.anchor_logprobs.size()) + " entries for " +
+        std::to_string(n) + " tokens");
   }
   if (config.tis_cap > 0 && inputs.behaviour_logprobs.size() != n) {
     return InvalidArgumentError("truncated IS needs one behaviour log-prob per token");
@@ -98,12 +100,11 @@ StatusOr<PolicyLossResult> ComputePolicyLoss(const PolicyLossConfig& config,
     for (int t = s.begin; t < s.end; ++t) {
       const double logp = inputs.logprobs[t];
       const double ratio = std::exp(logp - inputs.anchor_logprobs[t]);
-      const double tis =
-          config.tis_cap > 0
-              ? std::min(std::exp(static_cast<double>(inputs.anchor_logprobs[t]) -
-                                  inputs.behaviour_logprobs[t]),
-                         config.tis_cap)
-              : 1.0;
+      const double tis = config.tis_cap > 0
+                             ? std::min(std::exp(static_cast<double>(inputs.anchor_logprobs[t]) -
+                                                 inputs.behaviour_logprobs[t]),
+                                        config.tis_cap)
+                             : 1.0;
       double coef = 0;       // d(−objective)/d logp, before normalization
       double objective = 0;  // this token's surrogate
       double is_weight = ratio;

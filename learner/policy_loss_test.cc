@@ -40,9 +40,9 @@ TEST_F(PolicyLossTest, CispoClampsTheWeightButKeepsEveryTokensGradient) {
   config.eps_high = 0.2;    // weight ≤ 1.2
   PolicyLossResult r = Run(config);
   // −clip(r)·Â / 5 tokens.
-  EXPECT_THAT(r.dlogprob, ElementsAre(FloatNear(-0.2f, kTol), FloatNear(-0.24f, kTol),
-                                      FloatNear(-0.1f, kTol), FloatNear(0.11f, kTol),
-                                      FloatNear(0.07f, kTol)));
+  EXPECT_THAT(r.dlogprob,
+              ElementsAre(FloatNear(-0.2f, kTol), FloatNear(-0.24f, kTol), FloatNear(-0.1f, kTol),
+                          FloatNear(0.11f, kTol), FloatNear(0.07f, kTol)));
   EXPECT_DOUBLE_EQ(r.clip_fraction, 0.2);  // Only token 1 (ratio 1.5).
   EXPECT_NEAR(r.is_weight_mean, (1 + 1.2 + 0.5 + 1.1 + 0.7) / 5, 1e-6);
 }
@@ -67,9 +67,9 @@ TEST_F(PolicyLossTest, DapoUsesClipHigherAndTokenLevelNormalization) {
   config.eps_low = 0.2;
   config.eps_high = 0.28;
   PolicyLossResult r = Run(config);
-  EXPECT_THAT(r.dlogprob, ElementsAre(FloatNear(-0.2f, kTol), FloatNear(0.0f, kTol),
-                                      FloatNear(-0.1f, kTol), FloatNear(0.11f, kTol),
-                                      FloatNear(0.0f, kTol)));
+  EXPECT_THAT(r.dlogprob,
+              ElementsAre(FloatNear(-0.2f, kTol), FloatNear(0.0f, kTol), FloatNear(-0.1f, kTol),
+                          FloatNear(0.11f, kTol), FloatNear(0.0f, kTol)));
   // A ratio of 1.25 is inside DAPO's clip-higher band but outside GRPO's.
   logprobs_[1] = static_cast<float>(std::log(1.25));
   r = Run(config);
@@ -83,9 +83,9 @@ TEST_F(PolicyLossTest, UnifiedMaskDropsTheTokensPpoWouldDrop) {
   config.mask_eps_low = 0.2;
   config.mask_eps_high = 0.28;
   PolicyLossResult r = Run(config);
-  EXPECT_THAT(r.dlogprob, ElementsAre(FloatNear(-0.2f, kTol), FloatNear(0.0f, kTol),
-                                      FloatNear(-0.1f, kTol), FloatNear(0.11f, kTol),
-                                      FloatNear(0.0f, kTol)));
+  EXPECT_THAT(r.dlogprob,
+              ElementsAre(FloatNear(-0.2f, kTol), FloatNear(0.0f, kTol), FloatNear(-0.1f, kTol),
+                          FloatNear(0.11f, kTol), FloatNear(0.0f, kTol)));
   EXPECT_DOUBLE_EQ(r.masked_fraction, 0.4);
 }
 
@@ -93,9 +93,9 @@ TEST_F(PolicyLossTest, ReinforceIgnoresTheRatio) {
   PolicyLossConfig config;
   config.algorithm = PolicyAlgorithm::kReinforce;
   PolicyLossResult r = Run(config);
-  EXPECT_THAT(r.dlogprob, ElementsAre(FloatNear(-0.2f, kTol), FloatNear(-0.2f, kTol),
-                                      FloatNear(-0.2f, kTol), FloatNear(0.1f, kTol),
-                                      FloatNear(0.1f, kTol)));
+  EXPECT_THAT(r.dlogprob,
+              ElementsAre(FloatNear(-0.2f, kTol), FloatNear(-0.2f, kTol), FloatNear(-0.2f, kTol),
+                          FloatNear(0.1f, kTol), FloatNear(0.1f, kTol)));
 }
 
 TEST_F(PolicyLossTest, TokenAndSequenceNormalizationDiffer) {
@@ -159,10 +159,10 @@ TEST(GroupAdvantagesTest, NormalizesBySampleStdAndSkipsZeroVariance) {
   std::vector<double> rewards = {1, 0, 0, 1};
   ASSERT_TRUE(GroupAdvantages(rewards, true, &advantages));
   double expected = 0.5 / std::sqrt(1.0 / 3.0);
-  EXPECT_THAT(advantages, ElementsAre(testing::DoubleNear(expected, 1e-5),
-                                      testing::DoubleNear(-expected, 1e-5),
-                                      testing::DoubleNear(-expected, 1e-5),
-                                      testing::DoubleNear(expected, 1e-5)));
+  EXPECT_THAT(
+      advantages,
+      ElementsAre(testing::DoubleNear(expected, 1e-5), testing::DoubleNear(-expected, 1e-5),
+                  testing::DoubleNear(-expected, 1e-5), testing::DoubleNear(expected, 1e-5)));
   ASSERT_TRUE(GroupAdvantages(rewards, false, &advantages));
   EXPECT_THAT(advantages, ElementsAre(0.5, -0.5, -0.5, 0.5));
   std::vector<double> flat = {1, 1, 1};

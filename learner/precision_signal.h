@@ -11,7 +11,7 @@ namespace lightrl {
 
 struct PrecisionSignal {
   int tokens = 0;
-  double pearson = 0;        // Correlation of the probabilities (not log-probs); 1 when identical.
+  double pearson = 0;         // Correlation of the probabilities (not log-probs); 1 when identical.
   double mean_abs_delta = 0;  // Mean |p_train − p_rollout|.
   double max_abs_delta = 0;
   double max_abs_logprob_delta = 0;

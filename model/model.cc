@@ -351,7 +351,8 @@ Status ModelT<T>::Prefill(std::span<const std::vector<int32_t>> prompts,
   CHECK_EQ(prompts.size(), caches.size());
   PackedBatch batch;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    if (prompts[i].empty()) return InvalidArgumentError("prefill: empty prompt " + std::to_string(i));
+    if (prompts[i].empty())
+      return InvalidArgumentError("prefill: empty prompt " + std::to_string(i));
     batch.Append(prompts[i]);
   }
   if (prompts.empty()) return Status::Ok();
@@ -397,8 +398,8 @@ Status ModelT<T>::Prefill(std::span<const std::vector<int32_t>> prompts,
   FinalNorm(last.data(), num_prompts, hidden.data(), nullptr);
   const kernels::LmHeadOptions options = HeadOptions(1.0);
   std::vector<T> scratch(kernels::LmHeadScratchSize(options, h));
-  kernels::LmHeadLogits(hidden.data(), num_prompts, h, params_.data() + lm_head_, config_.vocab_size,
-                        options, scratch.data(), logits);
+  kernels::LmHeadLogits(hidden.data(), num_prompts, h, params_.data() + lm_head_,
+                        config_.vocab_size, options, scratch.data(), logits);
   return Status::Ok();
 }
 

@@ -58,9 +58,9 @@ Status ParseRewardNodeConfig(const ConfigNode& reward, const std::vector<TaskCon
   RETURN_IF_ERROR(reward.Optional("threads", &out->threads, 1, 256));
   RETURN_IF_ERROR(reward.Optional("max_in_flight", &out->max_in_flight, 1, 4096));
   ASSIGN_OR_RETURN(ConfigNode sandbox, reward.OptionalChild("sandbox"));
-  RETURN_IF_ERROR(sandbox.ExpectOnlyKeys({"enabled", "slots", "first_uid", "require_cgroups",
-                                          "wall_ms", "cpu_ms", "memory_mb", "processes",
-                                          "output_kb"}));
+  RETURN_IF_ERROR(
+      sandbox.ExpectOnlyKeys({"enabled", "slots", "first_uid", "require_cgroups", "wall_ms",
+                              "cpu_ms", "memory_mb", "processes", "output_kb"}));
   RETURN_IF_ERROR(sandbox.Optional("enabled", &out->use_sandbox));
   RETURN_IF_ERROR(sandbox.Optional("slots", &out->sandbox.slots, 1, 256));
   int64_t first_uid = out->sandbox.first_uid;
@@ -94,12 +94,14 @@ StatusOr<std::unique_ptr<RewardNode>> RewardNode::Start(zmq::context_t& context,
   }
   std::unique_ptr<RewardNode> node(new RewardNode(config, metrics, std::move(sandbox)));
   RewardNode* self = node.get();
-  ASSIGN_OR_RETURN(node->actor_,
-                   Actor::Start(
-                       config.worker_id,
-                       [self, &context](EventLoop& loop) { return self->SetUpActor(context, loop); },
-                       [self] { self->session_.reset(); }));
-  for (int i = 0; i < config.threads; ++i) node->threads_.emplace_back([self] { self->ScoreLoop(); });
+  ASSIGN_OR_RETURN(node->actor_, Actor::Start(
+                                     config.worker_id,
+                                     [self, &context](EventLoop& loop) {
+                                       return self->SetUpActor(context, loop);
+                                     },
+                                     [self] { self->session_.reset(); }));
+  for (int i = 0; i < config.threads; ++i)
+    node->threads_.emplace_back([self] { self->ScoreLoop(); });
   return node;
 }
 
@@ -121,7 +123,8 @@ Status RewardNode::SetUpActor(zmq::context_t& context, EventLoop& loop) {
   identity.role = proto::Role::REWARD;
   identity.metrics_port = config_.metrics_port;
   identity.max_in_flight = static_cast<uint32_t>(config_.max_in_flight);
-  ASSIGN_OR_RETURN(session_, WorkerSession::Create(context, &loop, config_.cluster, identity, metrics_));
+  ASSIGN_OR_RETURN(session_,
+                   WorkerSession::Create(context, &loop, config_.cluster, identity, metrics_));
   session_->SetLoadProvider([this] {
     WorkerLoad load;
     load.in_flight = static_cast<uint32_t>(held_);
@@ -156,9 +159,9 @@ void RewardNode::OnRewardRequest(const IncomingMessage& message) {
   auto request = message.envelope().getBody().getRewardRequest();
   if (credits_outstanding_ > 0) --credits_outstanding_;
   if (request.getItems().size() == 0 || request.getItems().size() > kMaxItemsPerRequest) {
-    session_->messenger().ReplyError(message, proto::RetryClass::FAILED,
-                                     "a reward request needs 1 to " +
-                                         std::to_string(kMaxItemsPerRequest) + " items");
+    session_->messenger().ReplyError(
+        message, proto::RetryClass::FAILED,
+        "a reward request needs 1 to " + std::to_string(kMaxItemsPerRequest) + " items");
     GrantFreeSlots();
     return;
   }
@@ -181,9 +184,8 @@ void RewardNode::OnRewardRequest(const IncomingMessage& message) {
 }
 
 void RewardNode::ScoreLoop() {
-  Histogram* seconds = metrics_->GetHistogram("lightrl_reward_seconds",
-                                              "Time to score one completion.",
-                                              ExponentialBuckets(0.0001, 4, 12));
+  Histogram* seconds = metrics_->GetHistogram(
+      "lightrl_reward_seconds", "Time to score one completion.", ExponentialBuckets(0.0001, 4, 12));
   while (std::optional<std::shared_ptr<Job>> next = jobs_.Pop()) {
     std::shared_ptr<Job> job = std::move(*next);
     for (Job::Item& item : job->items) {

@@ -34,9 +34,9 @@ struct RewardNodeConfig {
   std::string worker_id;
   ClusterConfig cluster;
   uint16_t metrics_port = 0;  // Reported at registration, for `lightrl status`.
-  int threads = 2;        // Scoring threads.
-  int max_in_flight = 4;  // Requests held at once (credits granted).
-  bool use_sandbox = true;  // Off: code references score sandbox_error (rule tasks only).
+  int threads = 2;            // Scoring threads.
+  int max_in_flight = 4;      // Requests held at once (credits granted).
+  bool use_sandbox = true;    // Off: code references score sandbox_error (rule tasks only).
   SandboxConfig sandbox;
   ScorerConfig scorer;
 };
@@ -78,7 +78,7 @@ class RewardNode {
   std::unique_ptr<Actor> actor_;
   std::unique_ptr<WorkerSession> session_;  // Actor thread only.
   std::vector<std::thread> threads_;
-  int held_ = 0;                  // Actor thread only: requests received, not yet answered.
+  int held_ = 0;                      // Actor thread only: requests received, not yet answered.
   uint32_t credits_outstanding_ = 0;  // Actor thread only.
   std::function<void()> on_shutdown_;
   bool stopped_ = false;

@@ -125,8 +125,7 @@ std::optional<std::string> ExtractLastBoxed(std::string_view text) {
   return std::nullopt;
 }
 
-Verification VerifyExact(std::string_view answer, std::string_view completion,
-                         bool compare_text) {
+Verification VerifyExact(std::string_view answer, std::string_view completion, bool compare_text) {
   std::string_view got = TrimSpaces(completion);
   if (got.empty()) return FormatError("empty answer");
   std::optional<Rational> want = compare_text ? std::nullopt : ParseRational(answer);

@@ -47,16 +47,18 @@ Status ParseScoring(const ConfigNode& node, ScoringOptions* out) {
 }  // namespace
 
 Status ParseTaskConfig(const ConfigNode& node, TaskConfig* out) {
-  RETURN_IF_ERROR(node.ExpectOnlyKeys({"name", "kind", "seed", "eval_fraction", "eval_size",
-                                       "arithmetic", "countdown", "sorting", "dataset",
-                                       "scoring"}));
+  RETURN_IF_ERROR(
+      node.ExpectOnlyKeys({"name", "kind", "seed", "eval_fraction", "eval_size", "arithmetic",
+                           "countdown", "sorting", "dataset", "scoring"}));
   RETURN_IF_ERROR(node.Required("name", &out->name));
   std::string kind;
   RETURN_IF_ERROR(node.Required("kind", &kind));
   std::optional<TaskKind> parsed = ParseTaskKind(kind);
   if (!parsed) {
-    return node.Error("kind", "must be addition, multiplication, countdown, sorting or dataset, "
-                              "got '" + kind + "'");
+    return node.Error("kind",
+                      "must be addition, multiplication, countdown, sorting or dataset, "
+                      "got '" +
+                          kind + "'");
   }
   out->kind = *parsed;
   int64_t seed = static_cast<int64_t>(out->seed);
@@ -77,8 +79,9 @@ Status ParseTaskConfig(const ConfigNode& node, TaskConfig* out) {
   ASSIGN_OR_RETURN(ConfigNode scoring, node.OptionalChild("scoring"));
   RETURN_IF_ERROR(ParseScoring(scoring, &out->scoring));
   Status valid = out->Validate();
-  if (!valid.ok()) return InvalidArgumentError(node.file() + ": " + node.path() + ": " +
-                                               std::string(valid.message()));
+  if (!valid.ok())
+    return InvalidArgumentError(node.file() + ": " + node.path() + ": " +
+                                std::string(valid.message()));
   return Status::Ok();
 }
 

@@ -18,8 +18,8 @@
 namespace lightrl {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
 // A coordinator on its own actor in this process, recording membership events.
 class CoordinatorHarness {
@@ -37,8 +37,9 @@ class CoordinatorHarness {
         [this](EventLoop& loop) -> Status {
           ASSIGN_OR_RETURN(coordinator_, Coordinator::Create(context_, &loop, config_, &metrics_));
           endpoint_ = coordinator_->endpoint();
-          coordinator_->registry().OnJoined(
-              [this](const WorkerInfo& w) { Record({w.id, true, LeaveReason::kDead, Clock::now()}); });
+          coordinator_->registry().OnJoined([this](const WorkerInfo& w) {
+            Record({w.id, true, LeaveReason::kDead, Clock::now()});
+          });
           coordinator_->registry().OnLeft([this](const WorkerInfo& w, LeaveReason reason) {
             Record({w.id, false, reason, Clock::now()});
           });
@@ -113,8 +114,7 @@ ClusterConfig FastCluster(const std::string& endpoint = "tcp://127.0.0.1:0") {
 }
 
 // Writes a run config for worker processes that points at `endpoint`.
-std::string WriteWorkerConfig(const std::string& endpoint, int max_in_flight,
-                              int work_delay_ms) {
+std::string WriteWorkerConfig(const std::string& endpoint, int max_in_flight, int work_delay_ms) {
   std::string path = testing::MakeTempDir("cluster") + "/run.yaml";
   std::ofstream(path) << "cluster:\n  coordinator: " << endpoint
                       << "\n  heartbeat_interval_ms: 50\n  dead_after_ms: 400\n"
@@ -143,24 +143,24 @@ TEST(ClusterTest, RequestReplyBetweenTwoProcessesOverTcp) {
   std::promise<std::string> answer;
   std::string payload(100000, 'q');
   payload[777] = '!';
-  ASSERT_TRUE(coordinator.actor()
-                  .Call([&] {
-                    OutgoingMessage message(payload.size() + 256);
-                    message.envelope().getBody().initEcho().setPayload(kj::arrayPtr(
-                        reinterpret_cast<const kj::byte*>(payload.data()), payload.size()));
-                    coordinator.coordinator().messenger().Request(
-                        "echo-rr", std::move(message), milliseconds(5000),
-                        [&](StatusOr<std::unique_ptr<IncomingMessage>> reply) {
-                          if (!reply.ok()) {
-                            answer.set_value(reply.status().ToString());
-                            return;
-                          }
-                          auto p = (*reply)->envelope().getBody().getEcho().getPayload();
-                          answer.set_value(
-                              std::string(reinterpret_cast<const char*>(p.begin()), p.size()));
-                        });
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      coordinator.actor()
+          .Call([&] {
+            OutgoingMessage message(payload.size() + 256);
+            message.envelope().getBody().initEcho().setPayload(
+                kj::arrayPtr(reinterpret_cast<const kj::byte*>(payload.data()), payload.size()));
+            coordinator.coordinator().messenger().Request(
+                "echo-rr", std::move(message), milliseconds(5000),
+                [&](StatusOr<std::unique_ptr<IncomingMessage>> reply) {
+                  if (!reply.ok()) {
+                    answer.set_value(reply.status().ToString());
+                    return;
+                  }
+                  auto p = (*reply)->envelope().getBody().getEcho().getPayload();
+                  answer.set_value(std::string(reinterpret_cast<const char*>(p.begin()), p.size()));
+                });
+          })
+          .ok());
   EXPECT_EQ(answer.get_future().get(), payload);
 }
 
@@ -200,13 +200,14 @@ TEST(ClusterTest, CreditsKeepEveryQueueBoundedUnderAFastProducer) {
   auto worker = StartEchoWorker(WriteWorkerConfig(coordinator.endpoint(), 4, 1), "echo-flow", log);
   ASSERT_EQ(coordinator.WaitFinished(milliseconds(60000)), 1);
   std::optional<EchoProbeReport> report;
-  ASSERT_TRUE(coordinator.actor().Call([&] { report = coordinator.coordinator().echo_report(); }).ok());
+  ASSERT_TRUE(
+      coordinator.actor().Call([&] { report = coordinator.coordinator().echo_report(); }).ok());
   ASSERT_TRUE(report.has_value());
   EXPECT_EQ(report->answered, 1500);
   EXPECT_EQ(report->mismatched, 0);
   EXPECT_EQ(report->duplicates, 0);
-  EXPECT_EQ(report->requeued, 0);             // The worker never refused a probe.
-  EXPECT_GT(report->backpressure, 0);         // The producer really was faster...
+  EXPECT_EQ(report->requeued, 0);              // The worker never refused a probe.
+  EXPECT_GT(report->backpressure, 0);          // The producer really was faster...
   EXPECT_LE(report->pending_high_water, 32u);  // ...and its own queue stayed bounded.
   EXPECT_EQ(report->pending_high_water, 32u);
 
@@ -214,8 +215,8 @@ TEST(ClusterTest, CreditsKeepEveryQueueBoundedUnderAFastProducer) {
   auto text = testing::ReadFile(log);
   ASSERT_TRUE(text.ok());
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(*text, m,
-                                std::regex("served (\\d+), queue high water (\\d+) of 4, refused (\\d+)")))
+  ASSERT_TRUE(std::regex_search(
+      *text, m, std::regex("served (\\d+), queue high water (\\d+) of 4, refused (\\d+)")))
       << *text;
   EXPECT_EQ(std::stoi(m[1]), 1500);
   EXPECT_LE(std::stoi(m[2]), 4);
@@ -256,9 +257,10 @@ TEST(ClusterTest, LauncherRestartsACrashedWorkerAndTheRunCompletes) {
   std::string log = dir + "/run.log";
   auto run = testing::Subprocess::Start(
       {testing::BuildPath("lightrl"), "run", testing::SourcePath("configs/smoke.yaml"),
-       "--set=cluster.coordinator=ipc://" + dir + "/c.sock;smoke.probes=3000;"
-       "echo.work_delay_ms=1;echo.max_in_flight=4;cluster.heartbeat_interval_ms=50;"
-       "cluster.dead_after_ms=400;launcher.restart_backoff_ms=50"},
+       "--set=cluster.coordinator=ipc://" + dir +
+           "/c.sock;smoke.probes=3000;"
+           "echo.work_delay_ms=1;echo.max_in_flight=4;cluster.heartbeat_interval_ms=50;"
+           "cluster.dead_after_ms=400;launcher.restart_backoff_ms=50"},
       log);
   ASSERT_TRUE(run.ok());
   bool found = false;
@@ -284,7 +286,8 @@ TEST(ClusterTest, BadConfigNamesFileKeyAndReasonAndExits) {
   std::string dir = testing::MakeTempDir("badcfg");
   std::string path = dir + "/bad.yaml";
   std::ofstream(path) << "cluster:\n  heartbeat_interval_ms: -5\n";
-  auto result = testing::RunCommand(testing::BuildPath("lightrl") + " coordinator --config=" + path, "");
+  auto result =
+      testing::RunCommand(testing::BuildPath("lightrl") + " coordinator --config=" + path, "");
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->exit_code, 2);
   EXPECT_THAT(result->output,

@@ -617,7 +617,6 @@ void BlockOutputs(const CudaContext& ctx, std::span<const OutputPass> passes,
   }
 }
 
-
 void CheckShape(const LightningShape& shape, const LightningDecay& decay) {
   CHECK(shape.dim > 0 && shape.dim <= kMaxCudaLightningHeadDim)
       << "lightning head dim " << shape.dim << " (the GPU kernels take at most "
@@ -650,8 +649,7 @@ LightningPlan::LightningPlan(const CudaContext& ctx, std::span<const int32_t> se
   CHECK_GT(block, 0);
   num_seqs_ = std::max(0, static_cast<int>(seq_offsets.size()) - 1);
   std::vector<int32_t> seq_blocks;
-  const std::vector<BlockEntry> forward =
-      MakeBlocks(seq_offsets, compute_block(), 1, &seq_blocks);
+  const std::vector<BlockEntry> forward = MakeBlocks(seq_offsets, compute_block(), 1, &seq_blocks);
   const std::vector<BlockEntry> reversed = MakeBlocks(seq_offsets, compute_block(), -1, nullptr);
   num_blocks_ = static_cast<int>(forward.size());
   Upload(ctx, forward, &forward_);
@@ -702,8 +700,14 @@ void LightningBackward(const CudaContext& ctx, const float* qkv, int ld, const f
   const StatePass state_passes[] = {{g, q, -1, Blocks(plan, -1), reversed_states},
                                     {k, v, 1, Blocks(plan, 1), recomputed_states}};
   const OutputPass output_passes[] = {
-      {g, v, k, {dqkv, ld, 3 * d}, 1, Blocks(plan, 1),
-       recompute ? recomputed_states : block_states, true},
+      {g,
+       v,
+       k,
+       {dqkv, ld, 3 * d},
+       1,
+       Blocks(plan, 1),
+       recompute ? recomputed_states : block_states,
+       true},
       {v, g, q, {dqkv + d, ld, 3 * d}, -1, Blocks(plan, -1), reversed_states, false},
       {k, q, g, {dqkv + 2 * d, ld, 3 * d}, -1, Blocks(plan, -1), reversed_states, true}};
   BlockStates(ctx, std::span(state_passes, recompute ? 2 : 1), plan, shape, decay.data());
