@@ -21,11 +21,11 @@
 #include <set>
 
 #include "actors/actor.h"
-#include "actors/coordinator.h"
-#include "actors/echo_worker.h"
 #include "actors/worker_session.h"
 #include "bench/bench_util.h"
+#include "coordinator/coordinator.h"
 #include "core/logging.h"
+#include "smoke/echo_worker.h"
 
 DEFINE_int32(rollouts, 8, "Simulated rollout actors.");
 DEFINE_int32(rewards, 2, "Simulated reward workers.");

@@ -36,7 +36,7 @@
 #include "kernels/cuda/device.h"
 #include "kernels/parallel.h"
 #include "model/config.h"
-#include "model/cuda_model.h"
+#include "model/cuda/model.h"
 
 DEFINE_string(config, "bench/gpu_500m.json", "The model's config.json.");
 DEFINE_int32(repeats, 3, "Timed runs per measurement (the median is reported).");

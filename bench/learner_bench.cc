@@ -3,7 +3,7 @@
 // (packing, advantages, the loss, metrics; goal < 5%), and the step's forward, backward and
 // optimizer milliseconds; and what publishing each step's weights costs: the capture on the
 // training thread, and the host image with its checksum that a publishing thread makes
-// meanwhile (model/weight_snapshots.h), against making the image on the training thread
+// meanwhile (weights/snapshots.h), against making the image on the training thread
 // (params() and a copy, then the checksum: the learner node's path before the snapshots),
 // timed after the rounds.
 //
@@ -27,10 +27,10 @@
 #include "core/crc32c.h"
 #include "core/logging.h"
 #include "learner/trainer.h"
-#include "learner/weights_export.h"
 #include "model/config.h"
 #include "model/policy.h"
-#include "model/weight_snapshots.h"
+#include "weights/image.h"
+#include "weights/snapshots.h"
 #if LIGHTRL_WITH_NCCL
 #include "learner/data_parallel_policy.h"
 #endif
@@ -118,8 +118,8 @@ int main(int argc, char** argv) {
   const auto ms_since = [](Clock::time_point t) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
   };
-  auto snapshots = model::WeightSnapshots::Create(&(*trainer)->policy(),
-                                                  static_cast<size_t>(FLAGS_staging_mb) << 20);
+  auto snapshots =
+      WeightSnapshots::Create(&(*trainer)->policy(), static_cast<size_t>(FLAGS_staging_mb) << 20);
   CHECK_OK(snapshots.status());
   std::vector<uint8_t> image((*snapshots)->bytes());
   int published = 0;

@@ -9,12 +9,12 @@
 #include <zmq.hpp>
 
 #include "actors/actor.h"
-#include "actors/coordinator.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/process.h"
 #include "cli/reports.h"
 #include "cli/run_config.h"
+#include "coordinator/coordinator.h"
 #include "core/logging.h"
 
 namespace lightrl {

@@ -1,9 +1,9 @@
 // `lightrl echo --config RUN.yaml --id echo-0`: an echo worker process (smoke cluster).
 #include "actors/actor.h"
-#include "actors/echo_worker.h"
 #include "cli/commands.h"
 #include "cli/worker_process.h"
 #include "core/logging.h"
+#include "smoke/echo_worker.h"
 
 namespace lightrl {
 

@@ -3,9 +3,9 @@
 #include <zmq.hpp>
 
 #include "actors/actor.h"
-#include "actors/coordinator.h"
 #include "cli/process.h"
 #include "cli/reports.h"
+#include "coordinator/coordinator.h"
 #include "core/logging.h"
 
 namespace lightrl {

@@ -3,8 +3,8 @@
 #include "cli/commands.h"
 #include "cli/worker_process.h"
 #include "learner/learner_node.h"
+#include "reward/reward_node.h"
 #include "rollout/rollout_node.h"
-#include "sandbox/reward_node.h"
 
 namespace lightrl {
 namespace {

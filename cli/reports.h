@@ -4,8 +4,8 @@
 #ifndef LIGHTRL_CLI_REPORTS_H_
 #define LIGHTRL_CLI_REPORTS_H_
 
-#include "actors/coordinator.h"
 #include "cli/run_config.h"
+#include "coordinator/coordinator.h"
 
 namespace lightrl {
 

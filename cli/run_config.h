@@ -10,7 +10,7 @@
 //   coordinator:  the pipeline: mode, group size, batch, steps, staleness, eval
 //   learner:      the trainer, checkpoints, the SFT warm start (learner/learner_node.h)
 //   rollout:      rollout actors (rollout/rollout_node.h)
-//   reward:       reward workers and the sandbox (sandbox/reward_node.h)
+//   reward:       reward workers and the sandbox (reward/reward_node.h)
 // The smoke cluster (when `smoke` is present): smoke (EchoProbeConfig) and echo.
 #ifndef LIGHTRL_CLI_RUN_CONFIG_H_
 #define LIGHTRL_CLI_RUN_CONFIG_H_
@@ -20,12 +20,12 @@
 #include <vector>
 
 #include "actors/cluster_config.h"
-#include "actors/echo_probe.h"
-#include "actors/pipeline_config.h"
+#include "coordinator/pipeline_config.h"
 #include "core/status.h"
 #include "learner/learner_node.h"
+#include "reward/reward_node.h"
 #include "rollout/rollout_node.h"
-#include "sandbox/reward_node.h"
+#include "smoke/echo_probe.h"
 
 namespace lightrl {
 

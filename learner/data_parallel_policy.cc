@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "core/logging.h"
-#include "kernels/cuda/nccl_transfer.h"
 #include "learner/nccl_data_parallel.h"
-#include "model/cuda_model.h"
+#include "model/cuda/model.h"
+#include "weights/nccl_link.h"
 
 namespace lightrl::learner {
 namespace {
@@ -225,7 +225,7 @@ StatusOr<std::unique_ptr<Policy>> CreateDataParallelPolicy(const model::ModelCon
     ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, model::CreatePolicy(config, replica));
     replicas.push_back(std::move(policy));
   }
-  ASSIGN_OR_RETURN(ncclUniqueId id, kernels::cuda::NewNcclId());
+  ASSIGN_OR_RETURN(ncclUniqueId id, NewNcclId());
   std::vector<std::unique_ptr<NcclDataParallel>> nccl(world);
   RETURN_IF_ERROR(OnEveryRank(world, [&](int r) -> Status {
     ASSIGN_OR_RETURN(nccl[r], NcclDataParallel::Create(replicas[r]->weights_model(), id, r, world));

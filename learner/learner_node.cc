@@ -10,13 +10,13 @@
 #include "core/logging.h"
 #include "learner/checkpointer.h"
 #include "learner/local_rl.h"
-#include "learner/weights_export.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/file_util.h"
+#include "weights/image.h"
 #if LIGHTRL_WITH_NCCL
 #include "learner/data_parallel_policy.h"
-#include "model/nccl_weights.h"
+#include "weights/nccl_weights.h"
 #endif
 
 namespace lightrl {
@@ -193,15 +193,15 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
     if (!config.checkpoint_dir.empty()) RETURN_IF_ERROR(node->Checkpoint());
   }
   node->version_ = node->trainer_->version();
-  ASSIGN_OR_RETURN(node->snapshots_, model::WeightSnapshots::Create(&node->trainer_->policy()));
+  ASSIGN_OR_RETURN(node->snapshots_, WeightSnapshots::Create(&node->trainer_->policy()));
   // In steady state the weight server lets go of one image per version published, and the
   // next image reuses its buffer.
   node->image_buffers_ = std::make_unique<ImageBuffers>(node->snapshots_->bytes(), 2);
   node->image_layout_ = WeightsLayout(node->trainer_->policy().params());
 #if LIGHTRL_WITH_NCCL
   if (node->trainer_->policy().weights_model() != nullptr) {
-    ASSIGN_OR_RETURN(node->nccl_weights_, model::NcclWeightSource::Create(&node->trainer_->policy(),
-                                                                          kNcclWeightsTimeout));
+    ASSIGN_OR_RETURN(node->nccl_weights_,
+                     NcclWeightSource::Create(&node->trainer_->policy(), kNcclWeightsTimeout));
     node->nccl_weights_->Capture(node->trainer_->version());
   }
 #endif
@@ -345,7 +345,7 @@ void LearnerNode::PublishLoop() {
   uint64_t published = version_.load();  // SetUpActor published the starting version
   while (true) {
     std::shared_ptr<std::vector<uint8_t>> buffer = image_buffers_->Acquire();
-    std::optional<model::WeightSnapshots::Snapshot> snapshot =
+    std::optional<WeightSnapshots::Snapshot> snapshot =
         snapshots_->ReadNewest(published, buffer->data());
     if (!snapshot) return;
     seconds->Set(snapshot->copy_seconds);

@@ -8,7 +8,7 @@
 //             free queue slot, so the queue never overflows; an uncredited batch is refused
 //             with Error(overloaded)); the training thread runs one RL step, appends the
 //             step's metrics to the JSONL log and the gauges, checkpoints every N steps,
-//             captures the new weights (model/weight_snapshots.h: a copy on the GPU for a GPU
+//             captures the new weights (weights/snapshots.h: a copy on the GPU for a GPU
 //             policy) and goes on to the next batch, while the actor answers the batch with
 //             Ack (only now: the batch has been applied) and grants a credit. A batch the
 //             trainer rejects is answered Error(failed) naming why.
@@ -18,7 +18,7 @@
 //             are skipped (counted in lightrl_learner_versions_skipped_total); the newest
 //             is always published.
 //   NCCL      a learner on a GPU also serves each version GPU to GPU to rollout actors on
-//             the same host that ask for it (model/nccl_weights.h; the chunked pull stays
+//             the same host that ask for it (weights/nccl_weights.h; the chunked pull stays
 //             the fallback).
 //   shutdown  Stop() (or a Shutdown from the coordinator, reported through OnShutdown) lets
 //             the training thread finish its batch, writes a final checkpoint and stops.
@@ -36,17 +36,15 @@
 #include "actors/actor.h"
 #include "actors/cluster_config.h"
 #include "actors/handoff_queue.h"
-#include "actors/weights.h"
 #include "actors/worker_session.h"
 #include "learner/trainer.h"
-#include "learner/weights_export.h"
-#include "model/weight_snapshots.h"
 #include "tasks/task_config.h"
+#include "weights/chunked_transfer.h"
+#include "weights/image.h"
+#include "weights/snapshots.h"
 
 namespace lightrl {
-namespace model {
 class NcclWeightSource;
-}
 
 struct SftWarmStart {
   int steps = 0;  // 0: no warm start.
@@ -127,7 +125,7 @@ class LearnerNode {
   std::unique_ptr<WeightServer> weights_;   // Actor thread only.
   std::string weights_endpoint_;
   std::thread trainer_thread_;
-  std::unique_ptr<model::WeightSnapshots> snapshots_;
+  std::unique_ptr<WeightSnapshots> snapshots_;
   std::unique_ptr<ImageBuffers> image_buffers_;
   std::vector<TensorLayout> image_layout_;
   std::thread publish_thread_;
@@ -139,7 +137,7 @@ class LearnerNode {
   // A GPU learner serves weight pulls over NCCL (rollout.weight_transport: nccl); empty in
   // builds without NCCL. Declared last: destroyed first, so its thread stops before what
   // its callbacks reach.
-  std::shared_ptr<model::NcclWeightSource> nccl_weights_;
+  std::shared_ptr<NcclWeightSource> nccl_weights_;
   bool stopped_ = false;
 };
 

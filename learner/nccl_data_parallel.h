@@ -30,11 +30,11 @@
 #include <string>
 
 #include "core/status.h"
-#include "model/cuda_model.h"
+#include "model/cuda/model.h"
 
 namespace lightrl::learner {
 
-// The text form of a communicator id (kernels::cuda::NewNcclId; rank 0 makes it and hands
+// The text form of a communicator id (NewNcclId; rank 0 makes it and hands
 // it to the others) for passing between processes. ParseNcclId: InvalidArgument for text
 // that is not one.
 std::string NcclIdToHex(const ncclUniqueId& id);

@@ -24,9 +24,9 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/cuda/nccl_transfer.h"
-#include "model/cuda_optimizer.h"
-#include "model/cuda_test_util.h"
+#include "model/cuda/optimizer.h"
+#include "model/cuda/test_util.h"
+#include "weights/nccl_link.h"
 
 extern char** environ;
 
@@ -192,7 +192,7 @@ TEST(NcclDataParallelTest, ReplicasStayIdenticalAndMatchOneGpu) {
     GTEST_SKIP() << "needs two or more GPUs (found " << gpus << (why.empty() ? "" : ": " + why)
                  << "); runs on a multi-GPU machine through scripts/test-gpu";
   }
-  auto id = kernels::cuda::NewNcclId();
+  auto id = NewNcclId();
   ASSERT_TRUE(id.ok()) << id.status();
   const std::string out = ::testing::TempDir() + "/nccl_dp_" + std::to_string(getpid());
   std::filesystem::create_directories(out);

@@ -6,8 +6,8 @@
 #include "core/logging.h"
 #include "model/decode_cache.h"
 #if LIGHTRL_WITH_CUDA
-#include "model/cuda_model.h"
-#include "model/cuda_optimizer.h"
+#include "model/cuda/model.h"
+#include "model/cuda/optimizer.h"
 #endif
 
 namespace lightrl::model {

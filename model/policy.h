@@ -1,5 +1,5 @@
 // The policy model behind a backend-neutral interface: the CPU engine (model.h) or the
-// CUDA engine (cuda_model.h), chosen by configuration:
+// CUDA engine (cuda/model.h), chosen by configuration:
 //
 //   model:
 //     backend: cuda        # cpu (default) | cuda
@@ -48,7 +48,7 @@ struct PolicyOptions {
   int device = 0;
   // Default: the backend's (CPU all FP32; CUDA bf16 trunk with an FP32 head).
   std::optional<Precision> precision;
-  // CUDA, FP32 head: plain FP32 GEMMs instead of bf16x3 products (cuda_model.h).
+  // CUDA, FP32 head: plain FP32 GEMMs instead of bf16x3 products (cuda/model.h).
   bool plain_fp32_head_gemm = false;
   AdamWOptions optimizer;
 };

@@ -11,7 +11,7 @@
 #include "core/tokenizer.h"
 #include "model/config.h"
 #if LIGHTRL_WITH_NCCL
-#include "model/nccl_weights.h"
+#include "weights/nccl_weights.h"
 #endif
 
 namespace lightrl {
@@ -172,7 +172,7 @@ StatusOr<std::unique_ptr<RolloutNode>> RolloutNode::Start(zmq::context_t& contex
   node->byte_layout_ = node->policy_->params().ByteLayout();
   if (config.weight_transport == WeightTransport::kNccl) {
 #if LIGHTRL_WITH_NCCL
-    ASSIGN_OR_RETURN(node->nccl_sink_, model::NcclWeightSink::Create(node->policy_.get()));
+    ASSIGN_OR_RETURN(node->nccl_sink_, NcclWeightSink::Create(node->policy_.get()));
 #else
     return FailedPreconditionError(
         "rollout.weight_transport: nccl needs a build with CUDA and NCCL");
@@ -319,7 +319,7 @@ void RolloutNode::StartNcclPull(std::unique_ptr<capnp::MallocMessageBuilder> ann
   nccl_pull_->announce = std::move(announce);
   proto::WeightsAnnounce::Reader reader = nccl_pull_->reader();
   if (nccl_thread_.joinable()) nccl_thread_.join();  // The previous receive has ended.
-  StatusOr<model::NcclWeightSink::PullId> id = nccl_sink_->NextPull();
+  StatusOr<NcclWeightSink::PullId> id = nccl_sink_->NextPull();
   if (AnnouncedLayout(reader) != byte_layout_ || !id.ok()) {
     nccl_pull_->received = nccl_pull_->acknowledged =
         id.ok() ? InvalidArgumentError("the announced layout is not this model's") : id.status();

@@ -12,7 +12,7 @@
 //             or mid-generation (between two decoding steps; in-flight sequences continue with
 //             the new weights and their later tokens carry the new version).
 //   NCCL      with weight_transport nccl (model.backend cuda), the actor asks the learner to
-//             send each new version GPU to GPU (model/nccl_weights.h) into a staging buffer
+//             send each new version GPU to GPU (weights/nccl_weights.h) into a staging buffer
 //             while decoding goes on; the generation thread then copies it in. The actor
 //             keeps one communicator with the learner for all its pulls. A pull that fails
 //             (learner not on a GPU, timeout, NCCL error) is repeated in chunks and the next
@@ -42,16 +42,14 @@
 #include "actors/actor.h"
 #include "actors/cluster_config.h"
 #include "actors/handoff_queue.h"
-#include "actors/weights.h"
 #include "actors/worker_session.h"
 #include "model/generator.h"
 #include "model/policy.h"
+#include "weights/chunked_transfer.h"
 
 namespace lightrl {
 
-namespace model {
 class NcclWeightSink;
-}
 
 enum class WeightSwitch { kRequestBoundary, kMidGeneration };
 // How new versions arrive: chunks over ZeroMQ, or GPU to GPU over NCCL from a learner on the
@@ -138,7 +136,7 @@ class RolloutNode {
   std::condition_variable weights_cv_;
   // weight_transport nccl: the staging side, the pull in progress and the newest announce
   // waiting for it (actor thread), and the receive's thread.
-  std::shared_ptr<model::NcclWeightSink> nccl_sink_;
+  std::shared_ptr<NcclWeightSink> nccl_sink_;
   std::vector<model::ByteLayoutEntry> byte_layout_;
   std::unique_ptr<NcclPull> nccl_pull_;
   std::unique_ptr<capnp::MallocMessageBuilder> nccl_next_;

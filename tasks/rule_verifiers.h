@@ -49,7 +49,7 @@ Verification VerifyCountdown(const std::vector<int64_t>& numbers, int64_t target
 Verification VerifySorting(const std::vector<int64_t>& expected, std::string_view completion);
 
 // Dispatches on reference.kind. FailedPreconditionError for a code reference, which needs
-// the sandbox (see sandbox/scorer.h).
+// the sandbox (see reward/scorer.h).
 StatusOr<Verification> VerifyByRule(const Reference& reference, std::string_view completion);
 
 // The extracted \boxed{} content (outermost braces balanced), last occurrence; nullopt when

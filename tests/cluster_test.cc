@@ -12,7 +12,7 @@
 #include <regex>
 
 #include "actors/actor.h"
-#include "actors/coordinator.h"
+#include "coordinator/coordinator.h"
 #include "tests/util/subprocess.h"
 
 namespace lightrl {

@@ -15,7 +15,7 @@
 
 #include "actors/actor.h"
 #include "actors/codec.h"
-#include "actors/coordinator.h"
+#include "coordinator/coordinator.h"
 #include "core/http_client.h"
 #include "core/tokenizer.h"
 #include "model/model.h"

@@ -4,9 +4,9 @@
 
 #include "actors/codec.h"
 #include "core/logging.h"
-#include "learner/weights_export.h"
 #include "model/config.h"
 #include "tests/util/subprocess.h"
+#include "weights/image.h"
 
 namespace lightrl::testing {
 

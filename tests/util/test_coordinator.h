@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "actors/actor.h"
-#include "actors/coordinator.h"
-#include "actors/weights.h"
+#include "coordinator/coordinator.h"
 #include "model/model.h"
+#include "weights/chunked_transfer.h"
 
 namespace lightrl::testing {
 
