@@ -60,14 +60,14 @@ std::vector<TrainGroup> SyntheticBatch(int vocab, uint64_t version, uint32_t see
     groups[g].group_id = static_cast<uint64_t>(g);
     for (int t = 0; t < FLAGS_prompt_tokens; ++t) groups[g].prompt.push_back(rng() % 256);
     for (int s = 0; s < FLAGS_group_size; ++s) {
-      TrainSample sample;
+      TrainSample scored;
       for (int t = 0; t < FLAGS_completion_tokens; ++t) {
-        sample.completion.push_back(static_cast<int32_t>(rng() % vocab));
-        sample.behaviour_logprobs.push_back(-std::log(static_cast<float>(vocab)));
-        sample.versions.push_back(static_cast<uint32_t>(version));
+        scored.sample.tokens.push_back(static_cast<TokenId>(rng() % vocab));
+        scored.sample.logprobs.push_back(-std::log(static_cast<float>(vocab)));
+        scored.sample.versions.push_back(static_cast<uint32_t>(version));
       }
-      sample.reward = s % 2;
-      groups[g].samples.push_back(std::move(sample));
+      scored.reward = s % 2;
+      groups[g].samples.push_back(std::move(scored));
     }
   }
   return groups;

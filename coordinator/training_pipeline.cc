@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "actors/codec.h"
+#include "actors/sample_codec.h"
 #include "core/checkpoint_dir.h"
 #include "core/logging.h"
 #include "core/tokenizer.h"
@@ -38,11 +39,8 @@ int64_t PipelineAccounting::dropped_total() const {
   return total;
 }
 
-struct TrainingPipeline::Sample {
-  std::vector<uint32_t> tokens;
-  std::vector<float> logprobs;
-  std::vector<uint32_t> versions;
-  proto::FinishReason finish = proto::FinishReason::UNKNOWN;
+struct TrainingPipeline::ScoredSample {
+  Sample sample;
   float reward = 0;
   proto::Verdict verdict = proto::Verdict::UNKNOWN;
 };
@@ -52,17 +50,17 @@ struct TrainingPipeline::Group {
   Purpose purpose = Purpose::kTrain;
   int task = 0;
   int64_t index = 0;
-  std::vector<uint32_t> prompt;
+  std::vector<TokenId> prompt;
   std::string reference;
   uint64_t min_version = 0;
   int generation_attempts = 0;
   int reward_attempts = 0;
-  std::vector<Sample> samples;
+  std::vector<ScoredSample> samples;
 
   uint32_t OldestVersion() const {
     uint32_t oldest = UINT32_MAX;
-    for (const Sample& s : samples) {
-      for (uint32_t v : s.versions) oldest = std::min(oldest, v);
+    for (const ScoredSample& s : samples) {
+      for (uint32_t v : s.sample.versions) oldest = std::min(oldest, v);
     }
     return oldest;
   }
@@ -201,8 +199,7 @@ TrainingPipeline::Group* TrainingPipeline::NewGroup(Purpose purpose, int task, i
   group->purpose = purpose;
   group->task = task;
   group->index = index;
-  std::vector<int32_t> tokens = ByteTokenizer::EncodePrompt(item->prompt);
-  group->prompt.assign(tokens.begin(), tokens.end());
+  group->prompt = ByteTokenizer::EncodePrompt(item->prompt);
   group->reference = std::move(item->reference_json);
   // Sync mode and evaluations need the current weights; async generation may start with
   // weights up to max_staleness versions old (the group is then still fresh enough to train).
@@ -294,7 +291,7 @@ void TrainingPipeline::DispatchGeneration() {
     OutgoingMessage message(group.prompt.size() * 4 + 512);
     auto request = message.envelope().getBody().initRolloutRequest();
     request.setGroupId(id);
-    FillList(request.initPromptTokens(static_cast<uint>(group.prompt.size())), group.prompt);
+    WriteTokens(group.prompt, request.initPromptTokens(static_cast<uint>(group.prompt.size())));
     request.setSamplesPerPrompt(eval ? 1 : static_cast<uint32_t>(config_.group_size));
     auto sampling = request.initSampling();
     const SamplingConfig& s = config_.sampling;
@@ -351,18 +348,13 @@ void TrainingPipeline::OnRollout(uint64_t group_id, const std::string& worker,
   }
   if (problem.empty()) {
     for (auto s : body.getRollout().getSamples()) {
-      Sample sample;
-      CopyList(s.getTokenIds(), &sample.tokens);
-      CopyList(s.getBehaviourLogProbs(), &sample.logprobs);
-      CopyList(s.getPolicyVersions(), &sample.versions);
-      sample.finish = s.getFinishReason();
-      if (sample.tokens.empty() || sample.logprobs.size() != sample.tokens.size() ||
-          sample.versions.size() != sample.tokens.size()) {
-        problem = "a sample's per-token lists are empty or of different lengths";
+      StatusOr<Sample> sample = ReadSample(s);
+      if (!sample.ok()) {
+        problem = std::string(sample.status().message());
         break;
       }
-      generated_tokens_ += static_cast<int64_t>(sample.tokens.size());
-      group.samples.push_back(std::move(sample));
+      generated_tokens_ += static_cast<int64_t>(sample->tokens.size());
+      group.samples.push_back({std::move(*sample)});
     }
   }
   if (!problem.empty()) {
@@ -387,9 +379,8 @@ void TrainingPipeline::DispatchScoring() {
     auto items = request.initItems(static_cast<uint>(group.samples.size()));
     std::string problem;
     for (size_t i = 0; i < group.samples.size(); ++i) {
-      const Sample& sample = group.samples[i];
-      std::vector<int32_t> ids(sample.tokens.begin(), sample.tokens.end());
-      StatusOr<std::string> text = ByteTokenizer::DecodeCompletion(ids);
+      const Sample& sample = group.samples[i].sample;
+      StatusOr<std::string> text = ByteTokenizer::DecodeCompletion(sample.tokens);
       if (!text.ok()) {
         problem = text.status().ToString();
         break;
@@ -451,9 +442,9 @@ void TrainingPipeline::OnRewards(uint64_t group_id,
   } else if (group.purpose == Purpose::kEval) {
     FinishEvalGroup(group);
   } else {
-    bool all_equal = std::all_of(group.samples.begin(), group.samples.end(), [&](const Sample& s) {
-      return s.reward == group.samples.front().reward;
-    });
+    bool all_equal = std::all_of(
+        group.samples.begin(), group.samples.end(),
+        [&](const ScoredSample& s) { return s.reward == group.samples.front().reward; });
     if (config_.dynamic_sampling && all_equal) {
       Drop(group_id, DropReason::kZeroVariance,
            "every reward is " + std::to_string(group.samples.front().reward));
@@ -466,9 +457,9 @@ void TrainingPipeline::OnRewards(uint64_t group_id,
 
 void TrainingPipeline::FinishEvalGroup(Group& group) {
   if (eval_in_progress_) {
-    const Sample& answer = group.samples.front();
+    const ScoredSample& answer = group.samples.front();
     eval_in_progress_->correct += answer.verdict == proto::Verdict::CORRECT;
-    for (uint32_t v : answer.versions) {
+    for (uint32_t v : answer.sample.versions) {
       eval_in_progress_->min_token_version =
           std::min<uint64_t>(eval_in_progress_->min_token_version, v);
     }
@@ -564,7 +555,7 @@ void TrainingPipeline::DispatchTraining() {
   if (batch->replay) to_replay_.pop_front();
   size_t tokens = 0;
   for (const auto& g : batch->groups) {
-    for (const Sample& s : g->samples) tokens += s.tokens.size();
+    for (const ScoredSample& s : g->samples) tokens += s.sample.tokens.size();
   }
   OutgoingMessage message(tokens * 12 + 4096);
   auto train = message.envelope().getBody().initTrainBatch();
@@ -575,19 +566,15 @@ void TrainingPipeline::DispatchTraining() {
     const Group& group = *batch->groups[g];
     auto out = groups[static_cast<uint>(g)];
     out.setGroupId(group.id);
-    FillList(out.initPromptTokens(static_cast<uint>(group.prompt.size())), group.prompt);
+    WriteTokens(group.prompt, out.initPromptTokens(static_cast<uint>(group.prompt.size())));
     auto task = out.initTask();
     task.setTaskName(tasks_[group.task]->name());
     task.setItemIndex(static_cast<uint64_t>(group.index));
     auto samples = out.initSamples(static_cast<uint>(group.samples.size()));
     for (size_t i = 0; i < group.samples.size(); ++i) {
-      const Sample& s = group.samples[i];
+      const ScoredSample& s = group.samples[i];
       auto scored = samples[static_cast<uint>(i)];
-      auto sample = scored.initSample();
-      FillList(sample.initTokenIds(static_cast<uint>(s.tokens.size())), s.tokens);
-      FillList(sample.initBehaviourLogProbs(static_cast<uint>(s.logprobs.size())), s.logprobs);
-      FillList(sample.initPolicyVersions(static_cast<uint>(s.versions.size())), s.versions);
-      sample.setFinishReason(s.finish);
+      WriteSample(s.sample, scored.initSample());
       scored.setReward(s.reward);
       scored.setVerdict(s.verdict);
     }
@@ -634,7 +621,7 @@ void TrainingPipeline::BatchApplied(const std::shared_ptr<Batch>& batch, uint64_
     double reward_sum = 0;
     int samples = 0;
     for (const auto& g : batch->groups) {
-      for (const Sample& s : g->samples) {
+      for (const ScoredSample& s : g->samples) {
         reward_sum += s.reward;
         ++samples;
       }
@@ -743,7 +730,7 @@ void TrainingPipeline::Drop(uint64_t group_id, DropReason reason, const std::str
   if (it->second->purpose == Purpose::kEval) {
     LOG(WARNING) << "eval group " << group_id << " failed (" << DropReasonName(reason)
                  << "): " << why;
-    it->second->samples.assign(1, Sample());  // Counts as a wrong answer.
+    it->second->samples.assign(1, ScoredSample());  // Counts as a wrong answer.
     FinishEvalGroup(*it->second);
     return;
   }

@@ -96,7 +96,7 @@ class TrainingPipeline {
 
  private:
   enum class Purpose { kTrain, kEval };
-  struct Sample;
+  struct ScoredSample;
   struct Group;
   struct Batch;
   class Snapshot;

@@ -17,41 +17,42 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/token_id.h"
 
 namespace lightrl {
 
 class ByteTokenizer {
  public:
-  static constexpr int32_t kBos = 256;
-  static constexpr int32_t kEos = 257;
-  static constexpr int32_t kPad = 258;
-  static constexpr int32_t kSep = 259;
-  static constexpr int32_t kThink = 260;
-  static constexpr int32_t kEndThink = 261;
-  static constexpr int32_t kAnswer = 262;
-  static constexpr int32_t kEndAnswer = 263;
-  static constexpr int32_t kVocabSize = 264;
+  static constexpr TokenId kBos = 256;
+  static constexpr TokenId kEos = 257;
+  static constexpr TokenId kPad = 258;
+  static constexpr TokenId kSep = 259;
+  static constexpr TokenId kThink = 260;
+  static constexpr TokenId kEndThink = 261;
+  static constexpr TokenId kAnswer = 262;
+  static constexpr TokenId kEndAnswer = 263;
+  static constexpr TokenId kVocabSize = 264;
 
   // One byte token per byte of `text`.
-  static std::vector<int32_t> Encode(std::string_view text);
+  static std::vector<TokenId> Encode(std::string_view text);
 
   // The text of `ids`; specials as their names. InvalidArgument names the first id outside
   // [0, kVocabSize) and its position.
-  static StatusOr<std::string> Decode(std::span<const int32_t> ids);
+  static StatusOr<std::string> Decode(std::span<const TokenId> ids);
 
   // The text of one token (a byte, or a special's name). InvalidArgument if out of range.
-  static StatusOr<std::string> TokenText(int32_t id);
+  static StatusOr<std::string> TokenText(TokenId id);
 
   // The id of a special token name such as "<|eos|>"; NotFound otherwise.
-  static StatusOr<int32_t> SpecialId(std::string_view name);
+  static StatusOr<TokenId> SpecialId(std::string_view name);
 
   // Checks that every id is in [0, kVocabSize); the error names the first bad one.
-  static Status Validate(std::span<const int32_t> ids);
+  static Status Validate(std::span<const TokenId> ids);
 
   // The prompt convention of every lightrl process: <|bos|> followed by the prompt's bytes.
-  static std::vector<int32_t> EncodePrompt(std::string_view prompt);
+  static std::vector<TokenId> EncodePrompt(std::string_view prompt);
   // The text of a completion without its final <|eos|> (if any); errors as Decode.
-  static StatusOr<std::string> DecodeCompletion(std::span<const int32_t> completion);
+  static StatusOr<std::string> DecodeCompletion(std::span<const TokenId> completion);
 };
 
 }  // namespace lightrl

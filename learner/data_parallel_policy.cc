@@ -159,7 +159,7 @@ class DataParallelPolicy : public Policy {
   Status Prefill(std::span<const model::PrefillRequest> requests, float* logits) override {
     return replicas_[0]->Prefill(requests, logits);
   }
-  Status DecodeStep(std::span<const int32_t> tokens, std::span<const int32_t> slots,
+  Status DecodeStep(std::span<const TokenId> tokens, std::span<const int32_t> slots,
                     float* logits) override {
     return replicas_[0]->DecodeStep(tokens, slots, logits);
   }

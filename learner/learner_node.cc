@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/codec.h"
+#include "actors/sample_codec.h"
 #include "core/activity_log.h"
 #include "core/logging.h"
 #include "learner/checkpointer.h"
@@ -58,23 +59,23 @@ nlohmann::json MetricsJson(const StepMetrics& m, const char* kind) {
           {"lr", m.lr}};
 }
 
-std::vector<TrainGroup> DecodeGroups(proto::TrainBatch::Reader batch) {
+// The batch's groups; InvalidArgument naming the group of a malformed sample.
+StatusOr<std::vector<TrainGroup>> DecodeGroups(proto::TrainBatch::Reader batch) {
   std::vector<TrainGroup> groups;
-  std::vector<uint32_t> ids;
   for (auto g : batch.getGroups()) {
     TrainGroup group;
     group.group_id = g.getGroupId();
-    CopyList(g.getPromptTokens(), &ids);
-    group.prompt.assign(ids.begin(), ids.end());
+    auto in_group = [&](const Status& status) {
+      return InvalidArgumentError("group " + std::to_string(group.group_id) + ": " +
+                                  std::string(status.message()));
+    };
+    StatusOr<std::vector<TokenId>> prompt = ReadTokens(g.getPromptTokens());
+    if (!prompt.ok()) return in_group(prompt.status());
+    group.prompt = std::move(*prompt);
     for (auto s : g.getSamples()) {
-      TrainSample sample;
-      auto generated = s.getSample();
-      CopyList(generated.getTokenIds(), &ids);
-      sample.completion.assign(ids.begin(), ids.end());
-      CopyList(generated.getBehaviourLogProbs(), &sample.behaviour_logprobs);
-      CopyList(generated.getPolicyVersions(), &sample.versions);
-      sample.reward = s.getReward();
-      group.samples.push_back(std::move(sample));
+      StatusOr<Sample> sample = ReadSample(s.getSample());
+      if (!sample.ok()) return in_group(sample.status());
+      group.samples.push_back({std::move(*sample), s.getReward()});
     }
     groups.push_back(std::move(group));
   }
@@ -281,7 +282,14 @@ void LearnerNode::OnShutdown(std::function<void()> callback) {
 
 void LearnerNode::OnTrainBatch(const IncomingMessage& message) {
   auto batch = message.envelope().getBody().getTrainBatch();
-  Job job{message.envelope().getMessageId(), DecodeGroups(batch),
+  StatusOr<std::vector<TrainGroup>> groups = DecodeGroups(batch);
+  if (!groups.ok()) {
+    session_->messenger().ReplyError(message, proto::RetryClass::FAILED,
+                                     "malformed train batch: " + groups.status().ToString());
+    session_->GrantCredits(1);  // The batch's credit is free again.
+    return;
+  }
+  Job job{message.envelope().getMessageId(), std::move(*groups),
           batch.getCoordinatorState().cStr()};
   Status queued = queue_.TryPush(std::move(job));
   if (!queued.ok()) {

@@ -12,7 +12,7 @@ namespace {
 
 // Runs `requests` to completion; returns every request's sampled tokens and log-probs.
 struct Completion {
-  std::vector<int32_t> tokens;
+  std::vector<TokenId> tokens;
   std::vector<float> logprobs;
 };
 
@@ -38,7 +38,7 @@ StatusOr<std::map<uint64_t, Completion>> RunToCompletion(
   return out;
 }
 
-StatusOr<Verification> Verify(const std::string& reference_json, std::span<const int32_t> tokens) {
+StatusOr<Verification> Verify(const std::string& reference_json, std::span<const TokenId> tokens) {
   ASSIGN_OR_RETURN(Reference reference, ParseReference(reference_json));
   ASSIGN_OR_RETURN(std::string text, ByteTokenizer::DecodeCompletion(tokens));
   return VerifyByRule(reference, text);
@@ -72,13 +72,13 @@ StatusOr<std::vector<TrainGroup>> GenerateGroups(model::Policy& policy, const Ta
     group.prompt = ByteTokenizer::EncodePrompt(items[g].prompt);
     for (int s = 0; s < group_size; ++s) {
       Completion& c = completions[static_cast<uint64_t>(g) * group_size + s];
-      TrainSample sample;
+      TrainSample scored;
       ASSIGN_OR_RETURN(Verification v, Verify(items[g].reference_json, c.tokens));
-      sample.reward = v.score;
-      sample.versions.assign(c.tokens.size(), version);
-      sample.completion = std::move(c.tokens);
-      sample.behaviour_logprobs = std::move(c.logprobs);
-      group.samples.push_back(std::move(sample));
+      scored.reward = v.score;
+      scored.sample.versions.assign(c.tokens.size(), version);
+      scored.sample.tokens = std::move(c.tokens);
+      scored.sample.logprobs = std::move(c.logprobs);
+      group.samples.push_back(std::move(scored));
     }
     out.push_back(std::move(group));
   }

@@ -37,22 +37,21 @@ PackedPart Pack(const std::vector<TrainGroup>& groups, std::span<const SequenceR
   PackedPart part;
   for (const SequenceRef& ref : refs) {
     const TrainGroup& group = groups[ref.group];
-    const TrainSample& sample = group.samples[ref.sample];
+    const Sample& sample = group.samples[ref.sample].sample;
     const size_t prompt = group.prompt.size();
-    std::vector<int32_t> tokens = group.prompt;
-    tokens.insert(tokens.end(), sample.completion.begin(), sample.completion.end());
+    std::vector<TokenId> tokens = group.prompt;
+    tokens.insert(tokens.end(), sample.tokens.begin(), sample.tokens.end());
     std::vector<uint8_t> mask(prompt, 0);
     mask.resize(tokens.size(), 1);
     int begin = part.batch.num_tokens() + static_cast<int>(prompt);
     part.batch.Append(tokens, mask);
     // Prompt positions carry no loss; their anchor and version entries are placeholders.
     part.behaviour.insert(part.behaviour.end(), prompt, 0.0f);
-    part.behaviour.insert(part.behaviour.end(), sample.behaviour_logprobs.begin(),
-                          sample.behaviour_logprobs.end());
+    part.behaviour.insert(part.behaviour.end(), sample.logprobs.begin(), sample.logprobs.end());
     part.versions.insert(part.versions.end(), prompt, 0u);
     part.versions.insert(part.versions.end(), sample.versions.begin(), sample.versions.end());
     part.sequences.push_back(
-        {begin, begin + static_cast<int>(sample.completion.size()), ref.advantage});
+        {begin, begin + static_cast<int>(sample.tokens.size()), ref.advantage});
   }
   part.anchor = part.behaviour;
   return part;
@@ -191,17 +190,17 @@ StatusOr<StepMetrics> PolicyTrainer::TrainRl(const std::vector<TrainGroup>& grou
   for (size_t g = 0; g < groups.size(); ++g) {
     const TrainGroup& group = groups[g];
     std::vector<double> rewards;
-    for (const TrainSample& s : group.samples) {
-      if (s.behaviour_logprobs.size() != s.completion.size() ||
-          s.versions.size() != s.completion.size()) {
+    for (const TrainSample& scored : group.samples) {
+      const Sample& s = scored.sample;
+      if (s.logprobs.size() != s.tokens.size() || s.versions.size() != s.tokens.size()) {
         return InvalidArgumentError("group " + std::to_string(group.group_id) +
                                     ": a sample's log-probs or versions do not match its " +
-                                    std::to_string(s.completion.size()) + " tokens");
+                                    std::to_string(s.tokens.size()) + " tokens");
       }
-      double reward = s.reward;
+      double reward = scored.reward;
       if (config_.overlong_max_length > 0) {
-        reward += OverlongPenalty(static_cast<int>(s.completion.size()),
-                                  config_.overlong_max_length, config_.overlong_cache);
+        reward += OverlongPenalty(static_cast<int>(s.tokens.size()), config_.overlong_max_length,
+                                  config_.overlong_cache);
       }
       rewards.push_back(reward);
       all_rewards.push_back(reward);
@@ -218,7 +217,7 @@ StatusOr<StepMetrics> PolicyTrainer::TrainRl(const std::vector<TrainGroup>& grou
       continue;
     }
     for (size_t i = 0; i < advantages.size(); ++i) {
-      if (group.samples[i].completion.empty()) continue;
+      if (group.samples[i].sample.tokens.empty()) continue;
       refs.push_back({static_cast<int>(g), static_cast<int>(i), advantages[i]});
       m.advantage_mean_abs += std::abs(advantages[i]);
       m.advantage_max_abs = std::max(m.advantage_max_abs, std::abs(advantages[i]));
@@ -331,7 +330,7 @@ StatusOr<StepMetrics> PolicyTrainer::TrainSft(const std::vector<SftExample>& exa
     if (e.prompt.empty() || e.response.empty()) {
       return InvalidArgumentError("an SFT example needs a prompt and a response");
     }
-    std::vector<int32_t> tokens = e.prompt;
+    std::vector<TokenId> tokens = e.prompt;
     tokens.insert(tokens.end(), e.response.begin(), e.response.end());
     std::vector<uint8_t> mask(e.prompt.size(), 0);
     mask.resize(tokens.size(), 1);

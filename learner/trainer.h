@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/sample.h"
 #include "learner/policy_loss.h"
 #include "learner/precision_signal.h"
 #include "model/optimizer.h"
@@ -56,22 +57,21 @@ struct TrainerConfig {
 Status ParseTrainerConfig(const ConfigNode& node, TrainerConfig* out);
 const std::vector<std::string_view>& TrainerConfigKeys();
 
+// A sample with the reward it earned.
 struct TrainSample {
-  std::vector<int32_t> completion;
-  std::vector<float> behaviour_logprobs;  // One per completion token.
-  std::vector<uint32_t> versions;         // Policy version that produced each token.
+  Sample sample;
   double reward = 0;
 };
 
 struct TrainGroup {
   uint64_t group_id = 0;
-  std::vector<int32_t> prompt;
+  std::vector<TokenId> prompt;
   std::vector<TrainSample> samples;
 };
 
 struct SftExample {
-  std::vector<int32_t> prompt;
-  std::vector<int32_t> response;  // Trained on; include EOS to teach stopping.
+  std::vector<TokenId> prompt;
+  std::vector<TokenId> response;  // Trained on; include EOS to teach stopping.
 };
 
 struct StepMetrics {

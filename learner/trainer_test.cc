@@ -40,17 +40,17 @@ std::vector<TrainGroup> RandomGroups(uint32_t seed, int groups, bool flat_first 
   for (int g = 0; g < groups; ++g) {
     TrainGroup group;
     group.group_id = static_cast<uint64_t>(g);
-    group.prompt = {1, static_cast<int32_t>(rng() % 11), static_cast<int32_t>(rng() % 11)};
+    group.prompt = {1, static_cast<TokenId>(rng() % 11), static_cast<TokenId>(rng() % 11)};
     for (int s = 0; s < 4; ++s) {
-      TrainSample sample;
+      TrainSample scored;
       int len = 2 + static_cast<int>(rng() % 5);
       for (int t = 0; t < len; ++t) {
-        sample.completion.push_back(static_cast<int32_t>(rng() % 11));
-        sample.behaviour_logprobs.push_back(-1.0f - static_cast<float>(rng() % 100) / 50.0f);
-        sample.versions.push_back(version);
+        scored.sample.tokens.push_back(static_cast<TokenId>(rng() % 11));
+        scored.sample.logprobs.push_back(-1.0f - static_cast<float>(rng() % 100) / 50.0f);
+        scored.sample.versions.push_back(version);
       }
-      sample.reward = (flat_first && g == 0) ? 1.0 : static_cast<double>(s % 2);
-      group.samples.push_back(std::move(sample));
+      scored.reward = (flat_first && g == 0) ? 1.0 : static_cast<double>(s % 2);
+      group.samples.push_back(std::move(scored));
     }
     out.push_back(std::move(group));
   }
@@ -100,11 +100,11 @@ TEST(TrainerTest, MalformedGroupsAreRejectedWithoutChangingAnything) {
   auto trainer = TinyTrainer();
   std::vector<float> before = Params(*trainer);
   auto groups = RandomGroups(1, 2);
-  groups[1].samples[2].behaviour_logprobs.pop_back();
+  groups[1].samples[2].sample.logprobs.pop_back();
   EXPECT_THAT(std::string(trainer->TrainRl(groups).status().message()),
               HasSubstr("do not match its"));
   groups = RandomGroups(1, 2);
-  groups[1].samples[0].completion[0] = 99;  // Outside the vocabulary of 11.
+  groups[1].samples[0].sample.tokens[0] = 99;  // Outside the vocabulary of 11.
   EXPECT_EQ(trainer->TrainRl(groups).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(Params(*trainer), before);
   EXPECT_EQ(trainer->version(), 1u);
@@ -174,15 +174,15 @@ TEST(TrainerTest, GeneratedTokensMatchTheLearnersRecomputationExactly) {
   for (auto& g : *groups) g.samples[0].reward = 1;  // Make sure no group is flat.
   // A sample that crossed a mid-generation weight switch (its first token from an older
   // version) is left out of the signal: no single version reproduces it.
-  TrainSample& crossed = (*groups)[0].samples[1];
-  ASSERT_GE(crossed.completion.size(), 2u);
+  Sample& crossed = (*groups)[0].samples[1].sample;
+  ASSERT_GE(crossed.tokens.size(), 2u);
   crossed.versions.front() -= 1;
-  for (float& lp : crossed.behaviour_logprobs) lp -= 0.5f;
+  for (float& lp : crossed.logprobs) lp -= 0.5f;
   int64_t expected_tokens = 0;
   for (const auto& g : *groups) {
-    for (const auto& s : g.samples) expected_tokens += static_cast<int64_t>(s.completion.size());
+    for (const auto& s : g.samples) expected_tokens += static_cast<int64_t>(s.sample.tokens.size());
   }
-  expected_tokens -= static_cast<int64_t>(crossed.completion.size());
+  expected_tokens -= static_cast<int64_t>(crossed.tokens.size());
   auto metrics = (*trainer)->TrainRl(*groups);
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   EXPECT_EQ(metrics->precision.tokens, expected_tokens);

@@ -7,24 +7,6 @@
 
 namespace lightrl::model {
 
-const char* FinishReasonName(FinishReason reason) {
-  switch (reason) {
-    case FinishReason::kNone:
-      return "none";
-    case FinishReason::kEos:
-      return "eos";
-    case FinishReason::kMaxTokens:
-      return "max_tokens";
-    case FinishReason::kStopString:
-      return "stop_string";
-    case FinishReason::kRepetition:
-      return "repetition";
-    case FinishReason::kContextLength:
-      return "context_length";
-  }
-  return "unknown";
-}
-
 StatusOr<std::unique_ptr<Generator>> Generator::Create(Policy* policy,
                                                        const GeneratorOptions& options) {
   if (options.max_batch < 1) return InvalidArgumentError("generator: max_batch must be >= 1");

@@ -24,25 +24,22 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/sample.h"
 #include "core/status.h"
 #include "model/policy.h"
 #include "model/sampler.h"
 
 namespace lightrl::model {
 
-enum class FinishReason { kNone, kEos, kMaxTokens, kStopString, kRepetition, kContextLength };
-
-const char* FinishReasonName(FinishReason reason);
-
 struct GenerationRequest {
   uint64_t id = 0;  // chosen by the caller, unique among queued and active requests
-  std::vector<int32_t> prompt;
+  std::vector<TokenId> prompt;
   SamplingParams params;
 };
 
 struct StepOutput {
   uint64_t id = 0;
-  int32_t token = 0;
+  TokenId token = 0;
   float logprob = 0;        // under the sampling distribution (see SampledToken)
   float model_logprob = 0;  // log softmax(logits / temperature), what a learner recomputes
   FinishReason finish = FinishReason::kNone;  // kNone: the sequence continues

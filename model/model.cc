@@ -106,7 +106,7 @@ Projector ModelT<T>::TrunkProjector() const {
 }
 
 template <typename T>
-void ModelT<T>::Embed(std::span<const int32_t> tokens, T* x) const {
+void ModelT<T>::Embed(std::span<const TokenId> tokens, T* x) const {
   const int h = config_.hidden_size;
   kernels::ParallelForIndex(tokens.size(), 1, [&](int64_t r) {
     std::memcpy(x + r * h, params_.data() + embed_ + static_cast<size_t>(tokens[r]) * h,
@@ -346,7 +346,7 @@ SequenceCache<T> ModelT<T>::NewCache() const {
 }
 
 template <typename T>
-Status ModelT<T>::Prefill(std::span<const std::vector<int32_t>> prompts,
+Status ModelT<T>::Prefill(std::span<const std::vector<TokenId>> prompts,
                           std::span<SequenceCache<T>* const> caches, T* logits) {
   CHECK_EQ(prompts.size(), caches.size());
   PackedBatch batch;
@@ -404,7 +404,7 @@ Status ModelT<T>::Prefill(std::span<const std::vector<int32_t>> prompts,
 }
 
 template <typename T>
-void ModelT<T>::DecodeStep(std::span<const int32_t> tokens,
+void ModelT<T>::DecodeStep(std::span<const TokenId> tokens,
                            std::span<SequenceCache<T>* const> caches, T* logits) {
   CHECK_EQ(tokens.size(), caches.size());
   const int rows = static_cast<int>(tokens.size()), h = config_.hidden_size;

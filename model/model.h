@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/token_id.h"
 #include "kernels/lm_head.h"
 #include "model/config.h"
 #include "model/decode_cache.h"
@@ -112,12 +113,12 @@ class ModelT {
   // position ([prompts, vocab]; apply kernels::ScaleLogits for a temperature). Each prompt's
   // numbers do not depend on the others. InvalidArgument for an empty prompt, bad ids or a
   // prompt longer than max_position_embeddings; the caches are then unspecified.
-  Status Prefill(std::span<const std::vector<int32_t>> prompts,
+  Status Prefill(std::span<const std::vector<TokenId>> prompts,
                  std::span<SequenceCache<T>* const> caches, T* logits);
   // Advances every cache by one token (tokens[i] for caches[i]) and writes the logits
   // [rows, vocab]. Each row's numbers do not depend on the other rows. The caller
   // guarantees ids in range and caches below max_position_embeddings.
-  void DecodeStep(std::span<const int32_t> tokens, std::span<SequenceCache<T>* const> caches,
+  void DecodeStep(std::span<const TokenId> tokens, std::span<SequenceCache<T>* const> caches,
                   T* logits);
   // The LM-head options (chunking, temperature, precision) shared by training and decoding.
   kernels::LmHeadOptions HeadOptions(double temperature) const;
@@ -127,7 +128,7 @@ class ModelT {
 
   ModelT(const ModelConfig& config, const Precision& precision);
   // x [rows, hidden] ← the embeddings of tokens.
-  void Embed(std::span<const int32_t> tokens, T* x) const;
+  void Embed(std::span<const TokenId> tokens, T* x) const;
   // Runs decoder layer `layer` in place on x [rows, hidden]. `mixer(a, act, y)` computes
   // the attention branch y from the normed input a.
   template <typename MixerFn>

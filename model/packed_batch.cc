@@ -6,7 +6,7 @@
 
 namespace lightrl::model {
 
-void PackedBatch::Append(const std::vector<int32_t>& sequence, const std::vector<uint8_t>& mask) {
+void PackedBatch::Append(const std::vector<TokenId>& sequence, const std::vector<uint8_t>& mask) {
   CHECK(mask.empty() || mask.size() == sequence.size());
   if (seq_offsets.empty()) seq_offsets.push_back(0);
   tokens.insert(tokens.end(), sequence.begin(), sequence.end());

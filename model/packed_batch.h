@@ -13,11 +13,12 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/token_id.h"
 
 namespace lightrl::model {
 
 struct PackedBatch {
-  std::vector<int32_t> tokens;
+  std::vector<TokenId> tokens;
   std::vector<int32_t> seq_offsets;  // num_sequences + 1 entries, 0 first, tokens.size() last
   std::vector<uint8_t> loss_mask;    // tokens.size() entries (or empty: no targets)
 
@@ -27,7 +28,7 @@ struct PackedBatch {
   }
 
   // Appends a sequence; `mask` (same length, or empty for all-zero) is its loss mask.
-  void Append(const std::vector<int32_t>& sequence, const std::vector<uint8_t>& mask = {});
+  void Append(const std::vector<TokenId>& sequence, const std::vector<uint8_t>& mask = {});
 };
 
 // What the model derives from a valid batch.

@@ -87,7 +87,7 @@ class CpuPolicy : public Policy {
     }
     return model_->Prefill(prompts, caches, logits);
   }
-  Status DecodeStep(std::span<const int32_t> tokens, std::span<const int32_t> slots,
+  Status DecodeStep(std::span<const TokenId> tokens, std::span<const int32_t> slots,
                     float* logits) override {
     if (tokens.size() != slots.size()) {
       return InvalidArgumentError("decode: as many tokens as slots are needed");
@@ -199,7 +199,7 @@ class CudaPolicy : public Policy {
   Status Prefill(std::span<const PrefillRequest> requests, float* logits) override {
     return Bound().Prefill(requests, logits);
   }
-  Status DecodeStep(std::span<const int32_t> tokens, std::span<const int32_t> slots,
+  Status DecodeStep(std::span<const TokenId> tokens, std::span<const int32_t> slots,
                     float* logits) override {
     return Bound().DecodeStep(tokens, slots, logits);
   }

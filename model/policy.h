@@ -30,6 +30,7 @@
 
 #include "core/config.h"
 #include "core/status.h"
+#include "core/token_id.h"
 #include "kernels/lm_head.h"
 #include "model/model.h"
 #include "model/optimizer.h"
@@ -60,7 +61,7 @@ Status ParsePolicyOptions(const ConfigNode& node, PolicyOptions* out,
 
 struct PrefillRequest {
   int slot = 0;
-  std::vector<int32_t> prompt;
+  std::vector<TokenId> prompt;
 };
 
 class Policy {
@@ -108,7 +109,7 @@ class Policy {
   // advances distinct slots by one token each (logits [rows, vocab]).
   virtual Status ReserveDecoding(int slots, int capacity) = 0;
   virtual Status Prefill(std::span<const PrefillRequest> requests, float* logits) = 0;
-  virtual Status DecodeStep(std::span<const int32_t> tokens, std::span<const int32_t> slots,
+  virtual Status DecodeStep(std::span<const TokenId> tokens, std::span<const int32_t> slots,
                             float* logits) = 0;
 
   // The GPU model that holds the weights (replica 0 with several GPUs), for device-to-device

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/token_id.h"
 #include "kernels/lm_head.h"
 
 namespace lightrl::model {
@@ -32,7 +33,7 @@ struct SamplingParams {
 Status ValidateSamplingParams(const SamplingParams& params);
 
 struct SampledToken {
-  int32_t token = 0;
+  TokenId token = 0;
   // log-prob under the distribution actually sampled from (after temperature, top-k and
   // top-p; 0 for greedy).
   float logprob = 0;

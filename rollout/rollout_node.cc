@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "actors/codec.h"
+#include "actors/sample_codec.h"
 #include "core/activity_log.h"
 #include "core/logging.h"
 #include "core/tokenizer.h"
@@ -16,24 +17,6 @@
 
 namespace lightrl {
 namespace {
-
-proto::FinishReason ToProto(model::FinishReason reason) {
-  switch (reason) {
-    case model::FinishReason::kEos:
-      return proto::FinishReason::EOS;
-    case model::FinishReason::kMaxTokens:
-      return proto::FinishReason::MAX_TOKENS;
-    case model::FinishReason::kStopString:
-      return proto::FinishReason::STOP_STRING;
-    case model::FinishReason::kRepetition:
-      return proto::FinishReason::REPETITION;
-    case model::FinishReason::kContextLength:
-      return proto::FinishReason::CONTEXT_LENGTH;
-    case model::FinishReason::kNone:
-      break;
-  }
-  return proto::FinishReason::UNKNOWN;
-}
 
 model::SamplingParams FromProto(proto::SamplingParams::Reader p) {
   model::SamplingParams params;
@@ -51,19 +34,13 @@ model::SamplingParams FromProto(proto::SamplingParams::Reader p) {
 }  // namespace
 
 struct RolloutNode::GroupJob {
-  struct SampleOut {
-    std::vector<uint32_t> tokens;
-    std::vector<float> logprobs;
-    std::vector<uint32_t> versions;
-    model::FinishReason finish = model::FinishReason::kNone;
-  };
   uint64_t message_id = 0;
   uint64_t group_id = 0;
-  std::vector<int32_t> prompt;
+  std::vector<TokenId> prompt;
   int samples = 0;
   model::SamplingParams params;
   uint64_t min_version = 0;
-  std::vector<SampleOut> out;
+  std::vector<Sample> out;
   int finished = 0;
   std::chrono::steady_clock::time_point started;
 };
@@ -254,13 +231,21 @@ void RolloutNode::OnRolloutRequest(const IncomingMessage& message) {
   auto job = std::make_unique<GroupJob>();
   job->message_id = message.envelope().getMessageId();
   job->group_id = request.getGroupId();
-  for (uint32_t id : request.getPromptTokens()) job->prompt.push_back(static_cast<int32_t>(id));
+  StatusOr<std::vector<TokenId>> prompt = ReadTokens(request.getPromptTokens());
+  if (!prompt.ok()) {
+    session_->messenger().ReplyError(message, proto::RetryClass::FAILED,
+                                     "bad prompt: " + prompt.status().ToString());
+    GrantFreeSlots();
+    return;
+  }
+  job->prompt = std::move(*prompt);
   job->samples = static_cast<int>(request.getSamplesPerPrompt());
   job->params = FromProto(request.getSampling());
   job->min_version = request.getMinPolicyVersion();
   if (job->samples <= 0 || job->samples > 4096) {
     session_->messenger().ReplyError(message, proto::RetryClass::FAILED,
                                      "samplesPerPrompt must be in [1, 4096]");
+    GrantFreeSlots();
     return;
   }
   job->out.resize(static_cast<size_t>(job->samples));
@@ -471,12 +456,7 @@ void RolloutNode::GenerationLoop() {
                                       .count()));
         auto samples = rollout.initSamples(static_cast<uint>(job->out.size()));
         for (size_t i = 0; i < job->out.size(); ++i) {
-          const auto& s = job->out[i];
-          auto sample = samples[static_cast<uint>(i)];
-          FillList(sample.initTokenIds(static_cast<uint>(s.tokens.size())), s.tokens);
-          FillList(sample.initBehaviourLogProbs(static_cast<uint>(s.logprobs.size())), s.logprobs);
-          FillList(sample.initPolicyVersions(static_cast<uint>(s.versions.size())), s.versions);
-          sample.setFinishReason(ToProto(s.finish));
+          WriteSample(job->out[i], samples[static_cast<uint>(i)]);
         }
         // If the coordinator is away the group is lost here; it re-queues it on its side.
         session_->messenger().Send("", std::move(reply), job->message_id).status().IgnoreError();
@@ -534,13 +514,13 @@ void RolloutNode::GenerationLoop() {
         auto it = requests.find(out.id);
         CHECK(it != requests.end());
         auto [job, sample] = it->second;
-        if (out.finish != model::FinishReason::kNone) requests.erase(it);
+        if (out.finish != FinishReason::kNone) requests.erase(it);
         if (job == nullptr) continue;  // Its group was refused.
         auto& s = job->out[sample];
-        s.tokens.push_back(static_cast<uint32_t>(out.token));
+        s.tokens.push_back(out.token);
         s.logprobs.push_back(out.logprob);
         s.versions.push_back(version);
-        if (out.finish == model::FinishReason::kNone) continue;
+        if (out.finish == FinishReason::kNone) continue;
         s.finish = out.finish;
         if (++job->finished == job->samples) finish_job(job, Status::Ok());
       }

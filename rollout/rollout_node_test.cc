@@ -16,8 +16,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-using testing::GeneratedSample;
-
 // The node against a stand-in coordinator and weight server (tests/util/test_coordinator.h).
 class RolloutNodeTest : public ::testing::TestWithParam<WeightSwitch> {
  protected:
@@ -51,7 +49,7 @@ class RolloutNodeTest : public ::testing::TestWithParam<WeightSwitch> {
     coordinator_.reset();
   }
 
-  std::future<std::vector<GeneratedSample>> Request(uint64_t group, int max_tokens) {
+  std::future<std::vector<Sample>> Request(uint64_t group, int max_tokens) {
     return coordinator_->Generate("rollout-t", group, {256, '1', '+', '2', '='}, 4, max_tokens);
   }
 
@@ -77,10 +75,10 @@ TEST_P(RolloutNodeTest, NewWeightsArriveWhileAGroupIsBeingGenerated) {
   ASSERT_GT(ActiveSequences(), 0);
   coordinator_->Publish(2, 22);
   coordinator_->Announce("rollout-t", 2);
-  std::vector<GeneratedSample> samples = first.get();
+  std::vector<Sample> samples = first.get();
   ASSERT_EQ(samples.size(), 4u);
   bool spans_both = false;
-  for (const GeneratedSample& s : samples) {
+  for (const Sample& s : samples) {
     ASSERT_FALSE(s.tokens.empty());
     ASSERT_EQ(s.logprobs.size(), s.tokens.size());
     ASSERT_EQ(s.versions.size(), s.tokens.size());
@@ -100,9 +98,9 @@ TEST_P(RolloutNodeTest, NewWeightsArriveWhileAGroupIsBeingGenerated) {
   while (node_->policy_version() != 2 && std::chrono::steady_clock::now() < deadline2) {
     std::this_thread::sleep_for(milliseconds(1));
   }
-  std::vector<GeneratedSample> second = Request(2, 8).get();
+  std::vector<Sample> second = Request(2, 8).get();
   ASSERT_EQ(second.size(), 4u);
-  for (const GeneratedSample& s : second) {
+  for (const Sample& s : second) {
     for (uint32_t v : s.versions) EXPECT_EQ(v, 2u);
   }
 }

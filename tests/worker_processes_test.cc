@@ -30,8 +30,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-using testing::GeneratedSample;
-
 struct ScoreOut {
   uint32_t index;
   float score;
@@ -155,15 +153,15 @@ TEST_F(WorkerProcessesTest, RolloutAndRewardProcessesServeATestCoordinatorOverTc
   const int64_t item_index = 3;
   auto item = task_->Item(Split::kTrain, item_index);
   ASSERT_TRUE(item.ok());
-  const std::vector<int32_t> prompt = ByteTokenizer::EncodePrompt(item->prompt);
-  std::vector<GeneratedSample> group = coordinator_->Generate("rollout-0", 1, prompt, 4, 8).get();
+  const std::vector<TokenId> prompt = ByteTokenizer::EncodePrompt(item->prompt);
+  std::vector<Sample> group = coordinator_->Generate("rollout-0", 1, prompt, 4, 8).get();
   ASSERT_EQ(group.size(), 4u);
   model::PackedBatch batch;
-  for (const GeneratedSample& s : group) {
+  for (const Sample& s : group) {
     ASSERT_FALSE(s.tokens.empty());
     ASSERT_EQ(s.logprobs.size(), s.tokens.size());
     EXPECT_THAT(s.versions, ::testing::Each(1u));
-    std::vector<int32_t> sequence = prompt;
+    std::vector<TokenId> sequence = prompt;
     sequence.insert(sequence.end(), s.tokens.begin(), s.tokens.end());
     std::vector<uint8_t> mask(prompt.size(), 0);
     mask.resize(sequence.size(), 1);
@@ -172,7 +170,7 @@ TEST_F(WorkerProcessesTest, RolloutAndRewardProcessesServeATestCoordinatorOverTc
   auto recompute = v1->Forward(batch, {.keep_activations = false});
   ASSERT_TRUE(recompute.ok());
   size_t at = 0;
-  for (const GeneratedSample& s : group) {
+  for (const Sample& s : group) {
     at += prompt.size();
     for (size_t t = 0; t < s.tokens.size(); ++t, ++at) {
       EXPECT_NEAR(s.logprobs[t], recompute->logprobs[at], 1e-5) << "token " << t;
@@ -182,9 +180,8 @@ TEST_F(WorkerProcessesTest, RolloutAndRewardProcessesServeATestCoordinatorOverTc
   // The reward worker scores like the task's verifier: the reference solution passes, the
   // sampled completions (a random model's) get what the verifier gives them.
   std::vector<std::string> completions = {item->solution};
-  for (const GeneratedSample& s : group) {
-    auto text =
-        ByteTokenizer::DecodeCompletion(std::vector<int32_t>(s.tokens.begin(), s.tokens.end()));
+  for (const Sample& s : group) {
+    auto text = ByteTokenizer::DecodeCompletion(s.tokens);
     ASSERT_TRUE(text.ok());
     completions.push_back(*text);
   }
@@ -214,10 +211,10 @@ TEST_F(WorkerProcessesTest, RolloutAndRewardProcessesServeATestCoordinatorOverTc
   }
   coordinator_->Publish(2, 22);
   coordinator_->Announce("rollout-0", 2);
-  std::vector<GeneratedSample> switched = long_group.get();
+  std::vector<Sample> switched = long_group.get();
   ASSERT_EQ(switched.size(), 4u);
   bool spans_both = false;
-  for (const GeneratedSample& s : switched) {
+  for (const Sample& s : switched) {
     ASSERT_EQ(s.versions.size(), s.tokens.size());
     EXPECT_TRUE(std::is_sorted(s.versions.begin(), s.versions.end()));
     spans_both = spans_both || (s.versions.front() == 1 && s.versions.back() == 2);

@@ -148,7 +148,7 @@ Status CudaModel::Prefill(std::span<const PrefillRequest> requests, float* logit
   return Status::Ok();
 }
 
-Status CudaModel::DecodeStep(std::span<const int32_t> tokens, std::span<const int32_t> slots,
+Status CudaModel::DecodeStep(std::span<const TokenId> tokens, std::span<const int32_t> slots,
                              float* logits) {
   CudaModelState& s = *s_;
   if (tokens.size() != slots.size()) {

@@ -104,7 +104,7 @@ class CudaModel {
   Status Prefill(std::span<const PrefillRequest> requests, float* logits);
   // Advances slots[i] by tokens[i] (distinct slots) and writes logits [rows, vocab] (host;
   // nullable: then LastLogits() holds them on the device).
-  Status DecodeStep(std::span<const int32_t> tokens, std::span<const int32_t> slots, float* logits);
+  Status DecodeStep(std::span<const TokenId> tokens, std::span<const int32_t> slots, float* logits);
   // Tokens consumed by a slot so far.
   int SlotLength(int slot) const;
   // The device logits [rows, vocab] of the last Prefill or DecodeStep.

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "actors/codec.h"
+#include "actors/sample_codec.h"
 #include "core/logging.h"
 #include "model/config.h"
 #include "tests/util/subprocess.h"
@@ -76,16 +77,16 @@ void TestCoordinator::Announce(const std::string& worker, uint64_t version) {
   }));
 }
 
-std::future<std::vector<GeneratedSample>> TestCoordinator::Generate(
-    const std::string& worker, uint64_t group, const std::vector<int32_t>& prompt, int samples,
-    int max_tokens) {
-  auto result = std::make_shared<std::promise<std::vector<GeneratedSample>>>();
+std::future<std::vector<Sample>> TestCoordinator::Generate(const std::string& worker,
+                                                           uint64_t group,
+                                                           const std::vector<TokenId>& prompt,
+                                                           int samples, int max_tokens) {
+  auto result = std::make_shared<std::promise<std::vector<Sample>>>();
   Call([&](Coordinator& c) {
     OutgoingMessage message;
     auto request = message.envelope().getBody().initRolloutRequest();
     request.setGroupId(group);
-    std::vector<uint32_t> ids(prompt.begin(), prompt.end());
-    FillList(request.initPromptTokens(static_cast<uint>(ids.size())), ids);
+    WriteTokens(prompt, request.initPromptTokens(static_cast<uint>(prompt.size())));
     request.setSamplesPerPrompt(static_cast<uint32_t>(samples));
     auto sampling = request.initSampling();
     sampling.setMaxTokens(static_cast<uint32_t>(max_tokens));
@@ -94,14 +95,16 @@ std::future<std::vector<GeneratedSample>> TestCoordinator::Generate(
     c.messenger().Request(
         worker, std::move(message), std::chrono::milliseconds(60000),
         [result](StatusOr<std::unique_ptr<IncomingMessage>> reply) {
-          std::vector<GeneratedSample> out;
+          std::vector<Sample> out;
           if (reply.ok() && (*reply)->envelope().getBody().isRollout()) {
             for (auto s : (*reply)->envelope().getBody().getRollout().getSamples()) {
-              GeneratedSample sample;
-              CopyList(s.getTokenIds(), &sample.tokens);
-              CopyList(s.getBehaviourLogProbs(), &sample.logprobs);
-              CopyList(s.getPolicyVersions(), &sample.versions);
-              out.push_back(std::move(sample));
+              StatusOr<Sample> sample = ReadSample(s);
+              if (!sample.ok()) {
+                LOG(ERROR) << "malformed sample from the rollout actor: " << sample.status();
+                out.clear();
+                break;
+              }
+              out.push_back(std::move(*sample));
             }
           }
           result->set_value(std::move(out));

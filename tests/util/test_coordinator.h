@@ -17,16 +17,11 @@
 
 #include "actors/actor.h"
 #include "coordinator/coordinator.h"
+#include "core/sample.h"
 #include "model/model.h"
 #include "weights/chunked_transfer.h"
 
 namespace lightrl::testing {
-
-struct GeneratedSample {
-  std::vector<uint32_t> tokens;
-  std::vector<float> logprobs;
-  std::vector<uint32_t> versions;
-};
 
 class TestCoordinator {
  public:
@@ -52,9 +47,9 @@ class TestCoordinator {
   void Announce(const std::string& worker, uint64_t version);
   // Asks `worker` for `samples` completions of `prompt` (sampling seed group × 100, the
   // repetition stop off); the future holds the samples, or none when the request failed.
-  std::future<std::vector<GeneratedSample>> Generate(const std::string& worker, uint64_t group,
-                                                     const std::vector<int32_t>& prompt,
-                                                     int samples, int max_tokens);
+  std::future<std::vector<Sample>> Generate(const std::string& worker, uint64_t group,
+                                            const std::vector<TokenId>& prompt, int samples,
+                                            int max_tokens);
 
  private:
   TestCoordinator() = default;
