@@ -20,19 +20,6 @@ void PeerLiveness::Touch(const std::string& peer) { last_seen_[peer] = Clock::no
 
 void PeerLiveness::Forget(const std::string& peer) { last_seen_.erase(peer); }
 
-Millis PeerLiveness::SilenceOf(const std::string& peer) const {
-  auto it = last_seen_.find(peer);
-  if (it == last_seen_.end()) return Millis(0);
-  return std::chrono::duration_cast<Millis>(Clock::now() - it->second);
-}
-
-std::vector<std::string> PeerLiveness::Peers() const {
-  std::vector<std::string> peers;
-  for (const auto& [peer, seen] : last_seen_) peers.push_back(peer);
-  std::sort(peers.begin(), peers.end());
-  return peers;
-}
-
 void PeerLiveness::Check() {
   Clock::time_point now = Clock::now();
   std::vector<std::string> dead;

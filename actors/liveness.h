@@ -29,9 +29,6 @@ class PeerLiveness {
   // Stops tracking `peer` without reporting it (e.g. it said goodbye).
   void Forget(const std::string& peer);
   bool Tracks(const std::string& peer) const { return last_seen_.count(peer) > 0; }
-  // Time since `peer` was last heard from; zero for untracked peers.
-  Millis SilenceOf(const std::string& peer) const;
-  std::vector<std::string> Peers() const;
   Millis dead_after() const { return dead_after_; }
 
  private:

@@ -84,7 +84,6 @@ class Messenger {
 
   ZmqSocket* socket() { return socket_.get(); }
   const std::string& sender_id() const { return config_.sender_id; }
-  size_t pending_requests() const { return pending_.size(); }
 
  private:
   struct Pending {

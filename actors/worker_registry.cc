@@ -130,11 +130,6 @@ std::optional<std::string> WorkerRegistry::TakeWorker(proto::Role role) {
   return worker;
 }
 
-void WorkerRegistry::ReturnCredit(const std::string& worker_id) {
-  auto it = workers_.find(worker_id);
-  if (it != workers_.end()) credits_[it->second.role].Grant(worker_id, 1);
-}
-
 uint32_t WorkerRegistry::Credits(const std::string& worker_id) const {
   auto it = workers_.find(worker_id);
   if (it == workers_.end()) return 0;

@@ -63,8 +63,6 @@ class WorkerRegistry {
   // Consumes one credit of a worker of `role` (the one with the most credits) and returns its
   // id, or nothing when no worker of that role has credit.
   std::optional<std::string> TakeWorker(proto::Role role);
-  // Returns a credit (e.g. the send to the worker failed).
-  void ReturnCredit(const std::string& worker_id);
   uint32_t Credits(const std::string& worker_id) const;
 
   const WorkerInfo* Find(const std::string& worker_id) const;

@@ -81,9 +81,6 @@ WorkerSession::~WorkerSession() {
 void WorkerSession::OnRegistered(std::function<void(proto::Registered::Reader)> callback) {
   on_registered_.push_back(std::move(callback));
 }
-void WorkerSession::OnCoordinatorLost(std::function<void()> callback) {
-  on_lost_.push_back(std::move(callback));
-}
 void WorkerSession::OnShutdown(std::function<void(bool)> callback) {
   on_shutdown_ = std::move(callback);
 }
@@ -163,7 +160,6 @@ void WorkerSession::CoordinatorLost() {
   heartbeat_timer_ = 0;
   messenger_->FailPendingRequests("", UnavailableError("coordinator lost"));
   LOG(WARNING) << identity_.worker_id << ": lost the coordinator; registering again";
-  for (auto& callback : on_lost_) callback();
   Register();
 }
 

@@ -59,7 +59,6 @@ class WorkerSession {
   Millis heartbeat_interval() const { return heartbeat_interval_; }
 
   void OnRegistered(std::function<void(proto::Registered::Reader)> callback);
-  void OnCoordinatorLost(std::function<void()> callback);
   void OnShutdown(std::function<void(bool drain)> callback);
   void SetLoadProvider(std::function<WorkerLoad()> provider);
 
@@ -90,7 +89,6 @@ class WorkerSession {
   uint32_t unsent_credits_ = 0;
   std::function<WorkerLoad()> load_provider_;
   std::vector<std::function<void(proto::Registered::Reader)>> on_registered_;
-  std::vector<std::function<void()>> on_lost_;
   std::function<void(bool)> on_shutdown_;
   Counter* registrations_;
   Counter* coordinator_losses_;

@@ -69,15 +69,6 @@ Status ZmqSocket::Connect(const std::string& endpoint) {
   }
 }
 
-Status ZmqSocket::Disconnect(const std::string& endpoint) {
-  try {
-    socket_.disconnect(endpoint);
-    return Status::Ok();
-  } catch (const zmq::error_t& e) {
-    return FromZmqError(e, "disconnect " + endpoint);
-  }
-}
-
 Status ZmqSocket::SendFrames(const std::string* routing_id, std::vector<zmq::message_t>* frames) {
   CHECK(!frames->empty());
   try {

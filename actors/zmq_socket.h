@@ -47,7 +47,6 @@ class ZmqSocket {
   StatusOr<std::string> Bind(const std::string& endpoint);
   // Errors: InvalidArgument for a malformed endpoint.
   Status Connect(const std::string& endpoint);
-  Status Disconnect(const std::string& endpoint);
 
   // Dealer: sends `*frames` as one multipart message. Router: use SendTo.
   // Errors: ResourceExhausted when the queue is full, Unavailable when the peer is unknown

@@ -90,7 +90,6 @@ class TrainingPipeline {
 
   const PipelineAccounting& accounting() const { return accounting_; }
   const std::vector<EvalResult>& evals() const { return evals_; }
-  uint64_t learner_version() const { return learner_version_; }
   // A JSON summary for `lightrl status`.
   std::string StatusJson() const;
 
@@ -99,7 +98,6 @@ class TrainingPipeline {
   struct ScoredSample;
   struct Group;
   struct Batch;
-  class Snapshot;
 
   TrainingPipeline(EventLoop* loop, Messenger* messenger, WorkerRegistry* registry,
                    const PipelineConfig& config, std::vector<std::unique_ptr<Task>> tasks,

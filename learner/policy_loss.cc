@@ -5,20 +5,6 @@
 
 namespace lightrl {
 
-std::string_view AlgorithmName(PolicyAlgorithm algorithm) {
-  switch (algorithm) {
-    case PolicyAlgorithm::kCispo:
-      return "cispo";
-    case PolicyAlgorithm::kGrpo:
-      return "grpo";
-    case PolicyAlgorithm::kDapo:
-      return "dapo";
-    case PolicyAlgorithm::kReinforce:
-      return "reinforce";
-  }
-  return "unknown";
-}
-
 Status ParsePolicyLossConfig(const ConfigNode& node, PolicyLossConfig* out) {
   RETURN_IF_ERROR(
       node.ExpectOnlyKeys({"algorithm", "normalization", "eps_low", "eps_high", "unified_mask",

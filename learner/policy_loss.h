@@ -53,7 +53,6 @@ struct PolicyLossConfig {
 
 // Reads the `loss:` section. Errors name file, key and reason.
 Status ParsePolicyLossConfig(const ConfigNode& node, PolicyLossConfig* out);
-std::string_view AlgorithmName(PolicyAlgorithm algorithm);
 
 // One sequence (completion) of the batch: its loss tokens are [begin, end) of the per-token
 // arrays and all share `advantage`.
