@@ -9,7 +9,11 @@
 
 namespace lightrl {
 
-Actor::Actor(std::string name) : name_(std::move(name)) {
+Actor::Actor(std::string name, const ActorOptions& options)
+    : name_(std::move(name)),
+      mailbox_capacity_(options.mailbox_capacity),
+      loop_(options.time != nullptr ? *options.time : SteadyTime()) {
+  CHECK_GT(mailbox_capacity_, 0u);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   CHECK_GE(wake_fd_, 0) << "eventfd failed";
 }
@@ -21,8 +25,9 @@ Actor::~Actor() {
 
 StatusOr<std::unique_ptr<Actor>> Actor::Start(std::string name,
                                               std::function<Status(EventLoop&)> setup,
-                                              std::function<void()> teardown) {
-  std::unique_ptr<Actor> actor(new Actor(std::move(name)));
+                                              std::function<void()> teardown,
+                                              ActorOptions options) {
+  std::unique_ptr<Actor> actor(new Actor(std::move(name), options));
   std::promise<Status> started;
   std::future<Status> setup_result = started.get_future();
   Actor* self = actor.get();
@@ -39,6 +44,7 @@ StatusOr<std::unique_ptr<Actor>> Actor::Start(std::string name,
           self->accepting_ = false;
           self->mailbox_.clear();
         }
+        self->room_.notify_all();
         if (ok && teardown) teardown();
       });
   Status status = setup_result.get();
@@ -49,11 +55,21 @@ StatusOr<std::unique_ptr<Actor>> Actor::Start(std::string name,
   return actor;
 }
 
-Status Actor::Post(std::function<void()> fn) {
+Status Actor::Post(std::function<void()> fn) { return Enqueue(std::move(fn), /*wait=*/false); }
+
+Status Actor::PostWaiting(std::function<void()> fn) {
+  CHECK(std::this_thread::get_id() != thread_.get_id()) << "PostWaiting from the actor's thread";
+  return Enqueue(std::move(fn), /*wait=*/true);
+}
+
+Status Actor::Enqueue(std::function<void()> fn, bool wait) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (wait) {
+      room_.wait(lock, [&] { return !accepting_ || mailbox_.size() < mailbox_capacity_; });
+    }
     if (!accepting_) return FailedPreconditionError("actor " + name_ + " is stopped");
-    if (mailbox_.size() >= kMailboxCapacity) {
+    if (mailbox_.size() >= mailbox_capacity_) {
       return ResourceExhaustedError("actor " + name_ + " mailbox is full");
     }
     mailbox_.push_back(std::move(fn));
@@ -70,10 +86,12 @@ Status Actor::Call(std::function<void()> fn) {
   // breaks the promise and wakes this thread instead of leaving it waiting forever.
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> finished = done->get_future();
-  RETURN_IF_ERROR(Post([&fn, done] {
-    fn();
-    done->set_value();
-  }));
+  RETURN_IF_ERROR(Enqueue(
+      [&fn, done] {
+        fn();
+        done->set_value();
+      },
+      /*wait=*/true));
   try {
     finished.get();
   } catch (const std::future_error&) {
@@ -98,6 +116,9 @@ void Actor::DrainMailbox() {
       fn = std::move(mailbox_.front());
       mailbox_.pop_front();
     }
+    room_.notify_one();
+    loop_.RunDueTimers();  // So a closure sees the timers due before it ran (manual clocks).
+    if (loop_.stopped()) return;
     fn();
   }
 }

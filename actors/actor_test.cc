@@ -66,25 +66,69 @@ TEST(ActorTest, PostedClosuresRunInOrder) {
   for (int i = 0; i < 100; ++i) EXPECT_EQ(seen[i], i);
 }
 
-TEST(ActorTest, FullMailboxRefusesPosts) {
-  auto actor = Actor::Start("a", [](EventLoop&) { return Status::Ok(); });
-  ASSERT_TRUE(actor.ok());
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
+// Occupies the actor's thread until `release` is set; returns once it is occupied.
+void BlockActor(Actor& actor, std::shared_future<void> released) {
   std::promise<void> blocked;
-  ASSERT_TRUE((*actor)
-                  ->Post([&, released] {
+  ASSERT_TRUE(actor
+                  .Post([&blocked, released] {
                     blocked.set_value();
                     released.wait();
                   })
                   .ok());
-  blocked.get_future().wait();  // The actor thread is now busy; the mailbox only fills.
+  blocked.get_future().wait();
+}
+
+TEST(ActorTest, FullMailboxRefusesPosts) {
+  ActorOptions options;
+  options.mailbox_capacity = 16;
+  auto actor = Actor::Start(
+      "a", [](EventLoop&) { return Status::Ok(); }, {}, options);
+  ASSERT_TRUE(actor.ok());
+  std::promise<void> release;
+  BlockActor(**actor, release.get_future().share());  // Now the mailbox only fills.
   size_t accepted = 0;
   Status last;
   while ((last = (*actor)->Post([] {})).ok()) ++accepted;
-  EXPECT_EQ(accepted, Actor::kMailboxCapacity);
+  EXPECT_EQ(accepted, 16u);
   EXPECT_EQ(last.code(), StatusCode::kResourceExhausted);
   release.set_value();
+}
+
+// A producer thread that may block waits for room instead of failing, and every closure
+// runs once, in the order posted.
+TEST(ActorTest, PostWaitingWaitsForRoomAndLosesNothing) {
+  ActorOptions options;
+  options.mailbox_capacity = 4;
+  auto actor = Actor::Start(
+      "a", [](EventLoop&) { return Status::Ok(); }, {}, options);
+  ASSERT_TRUE(actor.ok());
+  std::promise<void> release;
+  BlockActor(**actor, release.get_future().share());
+  std::vector<int> order;  // Touched only on the actor thread until the final Call returns.
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE((*actor)->Post([&order, i] { order.push_back(i); }).ok());
+  }
+  ASSERT_EQ((*actor)->Post([] {}).code(), StatusCode::kResourceExhausted);
+  std::vector<Status> waited(20);
+  std::thread producer([&] {
+    for (int i = 4; i < 24; ++i) {
+      waited[i - 4] = (*actor)->PostWaiting([&order, i] { order.push_back(i); });
+    }
+  });
+  release.set_value();
+  producer.join();
+  for (const Status& status : waited) EXPECT_TRUE(status.ok()) << status;
+  std::vector<int> seen;
+  ASSERT_TRUE((*actor)->Call([&] { seen = order; }).ok());
+  ASSERT_EQ(seen.size(), 24u);
+  for (int i = 0; i < 24; ++i) EXPECT_EQ(seen[i], i);
+}
+
+TEST(ActorTest, PostWaitingOnAStoppedActorFails) {
+  auto actor = Actor::Start("a", [](EventLoop&) { return Status::Ok(); });
+  ASSERT_TRUE(actor.ok());
+  (*actor)->Stop();
+  EXPECT_EQ((*actor)->PostWaiting([] {}).code(), StatusCode::kFailedPrecondition);
 }
 
 TEST(ActorTest, CallOnAStoppedActorFails) {
@@ -128,6 +172,38 @@ TEST(EventLoopTest, OneShotTimerFiresNoEarlierThanItsDelay) {
   ASSERT_TRUE(actor.ok());
   Clock::time_point at = fired.get_future().get();
   EXPECT_GE(at - start, Millis(50));
+}
+
+// On a manual clock, timers fire only when the clock is advanced past their due time, and
+// have fired by the time a call posted after the advance returns.
+TEST(EventLoopTest, TimersOnAManualClockFireOnlyWhenItIsAdvanced) {
+  ManualClock clock;
+  ActorOptions options;
+  options.time = &clock;
+  std::vector<std::string> fired;  // Touched only on the actor thread.
+  auto actor = Actor::Start(
+      "manual",
+      [&](EventLoop& loop) {
+        loop.AddTimer(Millis(100), [&] { fired.push_back("once"); });
+        loop.AddPeriodicTimer(Millis(30), [&] { fired.push_back("tick"); });
+        return Status::Ok();
+      },
+      {}, options);
+  ASSERT_TRUE(actor.ok());
+  auto seen = [&] {
+    std::vector<std::string> copy;
+    EXPECT_TRUE((*actor)->Call([&] { copy = fired; }).ok());
+    return copy;
+  };
+  EXPECT_TRUE(seen().empty());
+  clock.Advance(Millis(29));
+  EXPECT_TRUE(seen().empty());
+  clock.Advance(Millis(1));
+  EXPECT_THAT(seen(), ::testing::ElementsAre("tick"));
+  clock.Advance(Millis(60));
+  EXPECT_THAT(seen(), ::testing::ElementsAre("tick", "tick", "tick"));
+  clock.Advance(Millis(10));
+  EXPECT_THAT(seen(), ::testing::ElementsAre("tick", "tick", "tick", "once"));
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ void EventLoop::AddFd(int fd, std::function<void()> on_readable) {
 
 EventLoop::TimerId EventLoop::AddTimer(Millis delay, std::function<void()> callback) {
   TimerId id = next_timer_id_++;
-  Clock::time_point due = Clock::now() + delay;
+  Clock::time_point due = time_.Now() + delay;
   timers_[id] = Timer{due, Millis(0), std::move(callback)};
   schedule_.insert({due, id});
   return id;
@@ -45,8 +45,9 @@ void EventLoop::CancelTimer(TimerId id) {
 long EventLoop::RunDueTimers() {
   while (!schedule_.empty() && !stopped_) {
     auto [due, id] = *schedule_.begin();
-    Clock::time_point now = Clock::now();
+    Clock::time_point now = time_.Now();
     if (due > now) {
+      if (!time_.Automatic()) return -1;  // Only an advance of the clock makes it due.
       return std::max<long>(1, std::chrono::ceil<Millis>(due - now).count());
     }
     schedule_.erase(schedule_.begin());
@@ -78,12 +79,14 @@ void EventLoop::Run() {
       CHECK_EQ(zmq_errno(), EINTR) << "zmq_poll: " << zmq_strerror(zmq_errno());
       continue;
     }
-    // Handlers may add or remove watches, so collect the ready ids first and skip any that
-    // a previous handler removed.
+    // Timers and handlers may add or remove watches, so collect the ready ids first and skip
+    // any that a previous callback removed.
     std::vector<uint64_t> ready_ids;
     for (size_t i = 0; i < items.size(); ++i) {
       if (items[i].revents & ZMQ_POLLIN) ready_ids.push_back(watches_[i].id);
     }
+    // Whatever woke the loop, timers due by now run first (a manual clock may have moved).
+    RunDueTimers();
     for (uint64_t id : ready_ids) {
       if (stopped_) break;
       auto it = std::find_if(watches_.begin(), watches_.end(),

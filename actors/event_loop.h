@@ -1,5 +1,7 @@
 // A single-threaded event loop: zmq_poll over ZeroMQ sockets and plain file descriptors,
-// plus one-shot and periodic timers. Everything registered runs on the loop's thread.
+// plus one-shot and periodic timers on the loop's TimeSource (the steady clock unless given
+// another). Everything registered runs on the loop's thread. Timers that are due run before
+// the handlers of a wake-up (and an actor runs them before each closure of its mailbox).
 //
 // Handlers and timer callbacks must not block; a readable handler should drain what it can
 // (the loop is level-triggered, so leftovers wake it again). A callback may add or cancel
@@ -17,18 +19,17 @@
 #include <set>
 #include <vector>
 
+#include "actors/time_source.h"
 #include "actors/zmq_socket.h"
 
 namespace lightrl {
-
-using Clock = std::chrono::steady_clock;
-using Millis = std::chrono::milliseconds;
 
 class EventLoop {
  public:
   using TimerId = uint64_t;
 
-  EventLoop() = default;
+  // `time` must outlive the loop.
+  explicit EventLoop(const TimeSource& time = SteadyTime()) : time_(time) {}
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
@@ -50,6 +51,12 @@ class EventLoop {
   void Run();
   void Stop() { stopped_ = true; }
   bool stopped() const { return stopped_; }
+  // The loop's time.
+  Clock::time_point Now() const { return time_.Now(); }
+  // Runs the timers due by now (for an owner that dispatches work of its own, like an
+  // actor's mailbox); returns the milliseconds until the next one is due, or -1 when none is
+  // (or, on a manual clock, none is due yet).
+  long RunDueTimers();
 
  private:
   struct Timer {
@@ -64,9 +71,8 @@ class EventLoop {
     std::function<void()> on_readable;
   };
 
-  // Runs due timers; returns the milliseconds until the next one (-1 when none).
-  long RunDueTimers();
 
+  const TimeSource& time_;
   std::vector<Watch> watches_;
   std::map<TimerId, Timer> timers_;
   std::set<std::pair<Clock::time_point, TimerId>> schedule_;

@@ -16,12 +16,12 @@ PeerLiveness::PeerLiveness(EventLoop* loop, Millis dead_after,
 
 PeerLiveness::~PeerLiveness() { loop_->CancelTimer(timer_); }
 
-void PeerLiveness::Touch(const std::string& peer) { last_seen_[peer] = Clock::now(); }
+void PeerLiveness::Touch(const std::string& peer) { last_seen_[peer] = loop_->Now(); }
 
 void PeerLiveness::Forget(const std::string& peer) { last_seen_.erase(peer); }
 
 void PeerLiveness::Check() {
-  Clock::time_point now = Clock::now();
+  Clock::time_point now = loop_->Now();
   std::vector<std::string> dead;
   for (const auto& [peer, seen] : last_seen_) {
     if (now - seen > dead_after_) dead.push_back(peer);

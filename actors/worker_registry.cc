@@ -87,7 +87,7 @@ void WorkerRegistry::OnRegister(const IncomingMessage& message) {
   info.metrics_port = reg.getMetricsPort();
   info.max_in_flight = reg.getMaxInFlight();
   info.policy_version = reg.getPolicyVersion();
-  info.joined_at = Clock::now();
+  info.joined_at = loop_->Now();
 
   OutgoingMessage reply;
   auto registered = reply.envelope().getBody().initRegistered();
