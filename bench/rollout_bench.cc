@@ -41,7 +41,8 @@ struct Round {
   double max_delta = 0;
 };
 
-// The bound DESIGN.md sets for CPU FP32 (the goal is bitwise; max_delta shows how close).
+// The largest |Δ log-prob| counted as right on the CPU in FP32 (the goal is bitwise equality;
+// max_delta shows how close a run comes).
 constexpr double kTolerance = 1e-5;
 
 Round RunRound(model::Policy& policy, const Task& task, int round) {

@@ -6,7 +6,7 @@
 // (a forked child) that decodes and validates every one and reads every token id in place to
 // check a checksum; it answers with the count of wrong messages when the round is done.
 // Each round is timed from the first send to that answer. One warm-up round, then `repeats`
-// rounds; the median is reported. Goal (DESIGN.md §7): lightrl/raw >= 0.9 at 1 MB.
+// rounds; the median is reported. Goal (docs/benchmarks.md): lightrl/raw >= 0.9 at 1 MB.
 #include <gflags/gflags.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 // Status and StatusOr: the result of every fallible operation in lightrl.
 //
 // A Status is either OK or carries a code and a human-readable message. The codes
-// that can cross the wire map onto the retry classes of DESIGN.md §1:
+// that can cross the wire map onto the retry classes of proto::Error (docs/architecture.md):
 //   kResourceExhausted -> overloaded (back off and retry)
 //   kUnavailable       -> disconnected (reconnect and retry)
 //   kUnimplemented     -> unimplemented (fall back)

@@ -1,4 +1,4 @@
-// The policy-gradient loss family of the learner (DESIGN.md §3): CISPO (default), GRPO
+// The policy-gradient loss family of the learner: CISPO (default), GRPO
 // (PPO-clip), DAPO, REINFORCE, and CISPO with MiniMax-M1's unified token mask — one
 // implementation, selected by config.
 //

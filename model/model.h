@@ -1,4 +1,4 @@
-// The policy model: a MiniMax-M1 in miniature (DESIGN.md §2), one implementation for the
+// The policy model: a MiniMax-M1 in miniature (docs/model.md), one implementation for the
 // learner (training forward/backward over packed batches) and the rollout (incremental
 // decoding through Generator).
 //
@@ -45,7 +45,7 @@ template <typename T>
 struct KeptForward;
 }  // namespace internal
 
-// Precision modes of the CPU model (DESIGN.md §2, issue 3 item 8).
+// Precision modes of the CPU model (docs/model.md, "Precision modes").
 struct Precision {
   bool bf16_gemm = false;     // round the inputs of every trunk GEMM to bfloat16
   bool bf16_lm_head = false;  // the same for the LM head's GEMM (the head is FP32 otherwise)

@@ -1,7 +1,7 @@
 // The policy model on one GPU: the same network, parameter layout and batch contract as
 // model.h (the CPU engine, which is its reference), over kernels/cuda.
 //
-// Precision (DESIGN.md §2): the trunk's GEMMs run in bf16 with FP32 accumulation
+// Precision (docs/gpu.md): the trunk's GEMMs run in bf16 with FP32 accumulation
 // (Precision::bf16_gemm, the default here) or in FP32; activations, norms, the lightning
 // state and the attention softmax stay FP32; the LM head is FP32 (or bf16 with
 // Precision::bf16_lm_head, for the precision study). The FP32 head's GEMMs run as bf16x3
