@@ -56,7 +56,7 @@ StatusOr<std::unique_ptr<WeightPuller>> WeightPuller::Create(
     ASSIGN_OR_RETURN(puller->nccl_sink_, NcclWeightSink::Create(policy));
     puller->byte_layout_ = policy->params().ByteLayout();
 #else
-    return FailedPreconditionError("weight pulls over NCCL need a build with CUDA and NCCL");
+    return FailedPreconditionError("nccl needs a build with CUDA and NCCL");
 #endif
   }
   puller->fetcher_ = std::make_unique<WeightFetcher>(context, loop, config.fetcher, metrics);
