@@ -39,8 +39,9 @@ class WeightPublisherTest : public ::testing::Test {
         "learner",
         [this](EventLoop& loop) {
           loop_ = &loop;
-          fetcher_ = std::make_unique<WeightFetcher>(
-              context_, &loop, WeightFetcherConfig{.sender_id = "rollout-0"}, &metrics_);
+          WeightFetcherConfig config;
+          config.sender_id = "rollout-0";
+          fetcher_ = std::make_unique<WeightFetcher>(context_, &loop, config, &metrics_);
           return Status::Ok();
         },
         [this] {
