@@ -8,7 +8,8 @@
 // second over the run (median of repeats after a warm-up) and the messages per second that
 // implies. The peer, measured in the same run on the same socket kind: the coordinator's smoke
 // workload, where as many echo workers answer request/reply pairs of the same average size
-// at once (the messaging layer without the pipeline); the ratio of the two message rates is
+// at once from their compute threads (the messaging layer and the worker skeleton, without the
+// pipeline); the ratio of the two message rates is
 // the pipeline's share of what the messaging layer carries. Wrong results: a group trained
 // twice, a step missing, accounting that does not balance, or an echo answered wrongly.
 #include <gflags/gflags.h>
@@ -230,7 +231,9 @@ double PipelineMessagesPerGroup() { return 6.0 + 3.0 / FLAGS_groups_per_batch; }
 
 // The peer: echo request/reply pairs (plus the credit each answer returns), as many as the
 // pipeline round sends, with payloads of its average message size, answered at once by as many
-// echo workers as the pipeline has workers. Returns messages per second; adds wrong answers.
+// echo workers as the pipeline has workers (each answer made on the echo worker's compute
+// thread and sent by its actor, as real workers do). Returns messages per second; adds wrong
+// answers.
 double RunEchoRound(const std::string& endpoint, int64_t* wrong) {
   zmq::context_t context(1);
   CoordinatorConfig config;
@@ -250,23 +253,15 @@ double RunEchoRound(const std::string& endpoint, int64_t* wrong) {
   double seconds = RunCoordinator(
       context, config,
       [&](const ClusterConfig& cluster) {
-        std::vector<std::unique_ptr<Actor>> actors;
+        std::vector<std::unique_ptr<EchoWorker>> echoes;
         for (int i = 0; i < workers; ++i) {
           EchoWorkerConfig echo;
           echo.identity = {"echo-" + std::to_string(i), proto::Role::ECHO, 4, 0};
-          auto worker = std::make_shared<std::unique_ptr<EchoWorker>>();
-          auto actor = Actor::Start(
-              echo.identity.worker_id,
-              [&, cluster, echo, worker](EventLoop& loop) -> Status {
-                ASSIGN_OR_RETURN(
-                    *worker, EchoWorker::Create(context, &loop, cluster, echo, &worker_metrics));
-                return Status::Ok();
-              },
-              [worker] { worker->reset(); });
-          CHECK_OK(actor.status());
-          actors.push_back(std::move(*actor));
+          auto worker = EchoWorker::Start(context, cluster, echo, &worker_metrics);
+          CHECK_OK(worker.status());
+          echoes.push_back(std::move(*worker));
         }
-        return actors;
+        return echoes;
       },
       [&](const Coordinator& coordinator) {
         const EchoProbeReport& report = *coordinator.echo_report();

@@ -1,5 +1,4 @@
 // `lightrl echo --config RUN.yaml --id echo-0`: an echo worker process (smoke cluster).
-#include "actors/actor.h"
 #include "cli/commands.h"
 #include "cli/worker_process.h"
 #include "core/logging.h"
@@ -15,23 +14,13 @@ int EchoCommand(int argc, char** argv) {
         config.identity.max_in_flight = static_cast<uint32_t>(w.run->echo.max_in_flight);
         config.identity.metrics_port = w.metrics_port;
         config.work_delay_ms = w.run->echo.work_delay_ms;
-        // The worker lives on its actor: created in setup, destroyed in teardown.
-        auto worker = std::make_shared<std::unique_ptr<EchoWorker>>();
-        ASSIGN_OR_RETURN(std::shared_ptr<Actor> actor,
-                         Actor::Start(
-                             w.worker_id,
-                             [w, config, worker](EventLoop& loop) -> Status {
-                               ASSIGN_OR_RETURN(*worker,
-                                                EchoWorker::Create(*w.zmq, &loop, w.run->cluster,
-                                                                   config, w.metrics));
-                               (*worker)->OnShutdown(w.request_shutdown);
-                               return Status::Ok();
-                             },
-                             [worker] {
-                               if (*worker) LOG(INFO) << "echo worker: " << (*worker)->Summary();
-                               worker->reset();
-                             }));
-        return std::function<void()>([actor] { actor->Stop(); });
+        ASSIGN_OR_RETURN(std::shared_ptr<EchoWorker> worker,
+                         EchoWorker::Start(*w.zmq, w.run->cluster, config, w.metrics));
+        worker->OnShutdown(w.request_shutdown);
+        return std::function<void()>([worker] {
+          worker->Stop();
+          LOG(INFO) << "echo worker: " << worker->Summary();
+        });
       });
 }
 

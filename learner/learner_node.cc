@@ -14,10 +14,8 @@
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/file_util.h"
-#include "weights/image.h"
 #if LIGHTRL_WITH_NCCL
 #include "learner/data_parallel_policy.h"
-#include "weights/nccl_weights.h"
 #endif
 
 namespace lightrl {
@@ -82,9 +80,6 @@ StatusOr<std::vector<TrainGroup>> DecodeGroups(proto::TrainBatch::Reader batch) 
   return groups;
 }
 
-// How long a pull over NCCL may take, joining included, before it is abandoned.
-constexpr std::chrono::milliseconds kNcclWeightsTimeout{20000};
-
 // The policy on the CPU, one GPU, or data-parallel over several (learner.devices).
 StatusOr<std::unique_ptr<model::Policy>> CreateLearnerPolicy(const model::ModelConfig& model_config,
                                                              const LearnerNodeConfig& config) {
@@ -104,6 +99,14 @@ StatusOr<std::unique_ptr<model::Policy>> CreateLearnerPolicy(const model::ModelC
                     ? " device " + std::to_string(options.device)
                     : std::string());
   return model::CreatePolicy(model_config, options);
+}
+
+// Actor thread: announces the newest version served, if registered.
+void Announce(WorkerNodeCore& node, const WeightPublisher& publisher) {
+  if (!node.registered()) return;
+  OutgoingMessage message;
+  CHECK_OK(publisher.FillAnnounce(message.envelope().getBody().initWeightsAnnounce()));
+  node.Send(std::move(message)).IgnoreError();  // The next registration announces again.
 }
 
 }  // namespace
@@ -194,130 +197,73 @@ StatusOr<std::unique_ptr<LearnerNode>> LearnerNode::Start(zmq::context_t& contex
     if (!config.checkpoint_dir.empty()) RETURN_IF_ERROR(node->Checkpoint());
   }
   node->version_ = node->trainer_->version();
-  ASSIGN_OR_RETURN(node->snapshots_, WeightSnapshots::Create(&node->trainer_->policy()));
-  // In steady state the weight server lets go of one image per version published, and the
-  // next image reuses its buffer.
-  node->image_buffers_ = std::make_unique<ImageBuffers>(node->snapshots_->bytes(), 2);
-  node->image_layout_ = WeightsLayout(node->trainer_->policy().params());
-#if LIGHTRL_WITH_NCCL
-  if (node->trainer_->policy().weights_model() != nullptr) {
-    ASSIGN_OR_RETURN(node->nccl_weights_,
-                     NcclWeightSource::Create(&node->trainer_->policy(), kNcclWeightsTimeout));
-    node->nccl_weights_->Capture(node->trainer_->version());
-  }
-#endif
   LearnerNode* self = node.get();
-  ASSIGN_OR_RETURN(node->actor_, Actor::Start(
-                                     config.worker_id,
-                                     [self, &context](EventLoop& loop) {
-                                       return self->SetUpActor(context, loop);
-                                     },
-                                     [self] {
-                                       self->session_.reset();
-                                       self->weights_.reset();
-                                     }));
+  WorkerNodeOptions options;
+  options.identity.worker_id = config.worker_id;
+  options.identity.role = proto::Role::LEARNER;
+  options.identity.metrics_port = config.metrics_port;
+  options.identity.max_in_flight = static_cast<uint32_t>(config.queue_capacity);
+  options.cluster = config.cluster;
+  options.policy_version = [self] { return self->version_.load(); };
+  ASSIGN_OR_RETURN(node->node_, WorkerNode<Job>::Start(
+                                    context, options, metrics,
+                                    [self, &context](WorkerNode<Job>& worker, EventLoop& loop) {
+                                      return self->SetUp(context, worker, loop);
+                                    },
+                                    [self] { self->publisher_.reset(); }));
   node->trainer_thread_ = std::thread([self] { self->TrainLoop(); });
-  node->publish_thread_ = std::thread([self] { self->PublishLoop(); });
   return node;
 }
 
 LearnerNode::LearnerNode(const LearnerNodeConfig& config, MetricsRegistry* metrics,
                          std::unique_ptr<PolicyTrainer> trainer)
-    : config_(config),
-      metrics_(metrics),
-      trainer_(std::move(trainer)),
-      queue_(static_cast<size_t>(config.queue_capacity)) {}
+    : config_(config), metrics_(metrics), trainer_(std::move(trainer)) {}
 
 LearnerNode::~LearnerNode() { Stop().IgnoreError(); }
 
-Status LearnerNode::SetUpActor(zmq::context_t& context, EventLoop& loop) {
-  WeightServerConfig weight_config;
-  weight_config.bind_endpoint = config_.weights_bind;
-  weight_config.sender_id = config_.worker_id + "-weights";
-  ASSIGN_OR_RETURN(weights_, WeightServer::Create(context, &loop, weight_config, metrics_));
-  weights_endpoint_ = weights_->endpoint();
-#if LIGHTRL_WITH_NCCL
-  if (nccl_weights_ != nullptr) {
-    weights_->ServeNcclPulls(
-        [this](uint64_t version, const std::string& id, bool reuse, WeightServer::NcclReply reply) {
-          nccl_weights_->Serve(version, id, reuse, [this, reply = std::move(reply)](Status sent) {
-            // The reply goes out on the actor; a stopped actor answers nobody.
-            actor_->Post([reply, sent] { reply(sent); }).IgnoreError();
-          });
-        });
-  }
-#endif
-  RETURN_IF_ERROR(
-      weights_->Publish(ExportWeights(trainer_->policy().params(), trainer_->version())));
-  WorkerIdentity identity;
-  identity.worker_id = config_.worker_id;
-  identity.role = proto::Role::LEARNER;
-  identity.metrics_port = config_.metrics_port;
-  identity.max_in_flight = static_cast<uint32_t>(config_.queue_capacity);
-  ASSIGN_OR_RETURN(session_,
-                   WorkerSession::Create(context, &loop, config_.cluster, identity, metrics_));
-  session_->SetLoadProvider([this] {
-    WorkerLoad load;
-    load.policy_version = version_.load();
-    load.queue_depth = static_cast<uint32_t>(queue_.size());
-    return load;
-  });
-  session_->OnRegistered([this](proto::Registered::Reader) {
-    Announce();
-    session_->GrantCredits(static_cast<uint32_t>(config_.queue_capacity - queue_.size()));
-  });
-  session_->OnShutdown([this](bool) {
-    if (on_shutdown_) on_shutdown_();
-  });
-  session_->messenger().Handle(BodyKind::TRAIN_BATCH,
-                               [this](const IncomingMessage& m) { OnTrainBatch(m); });
-  LOG(INFO) << "learner serving weights version " << weights_->latest_version() << " on "
+Status LearnerNode::SetUp(zmq::context_t& context, WorkerNode<Job>& node, EventLoop& loop) {
+  WeightPublisherConfig publisher_config;
+  publisher_config.server.bind_endpoint = config_.weights_bind;
+  publisher_config.server.sender_id = config_.worker_id + "-weights";
+  ASSIGN_OR_RETURN(
+      publisher_,
+      WeightPublisher::Create(
+          context, &loop, [&node](std::function<void()> fn) { node.RunOnActor(std::move(fn)); },
+          &trainer_->policy(), trainer_->version(), publisher_config, metrics_,
+          [this, &node](uint64_t) { Announce(node, *publisher_); }));
+  weights_endpoint_ = publisher_->endpoint();
+  node.OnRegistered([this, &node] { Announce(node, *publisher_); });
+  node.Serve(BodyKind::TRAIN_BATCH, Decode);
+  LOG(INFO) << "learner serving weights version " << publisher_->latest_version() << " on "
             << weights_endpoint_;
   return Status::Ok();
 }
 
 void LearnerNode::OnShutdown(std::function<void()> callback) {
-  CHECK_OK(actor_->Call([&] { on_shutdown_ = std::move(callback); }));
+  node_->OnShutdown(std::move(callback));
 }
 
-void LearnerNode::OnTrainBatch(const IncomingMessage& message) {
+StatusOr<LearnerNode::Job> LearnerNode::Decode(const IncomingMessage& message) {
   auto batch = message.envelope().getBody().getTrainBatch();
   StatusOr<std::vector<TrainGroup>> groups = DecodeGroups(batch);
   if (!groups.ok()) {
-    session_->messenger().ReplyError(message, proto::RetryClass::FAILED,
-                                     "malformed train batch: " + groups.status().ToString());
-    session_->GrantCredits(1);  // The batch's credit is free again.
-    return;
+    return InvalidArgumentError("malformed train batch: " + groups.status().ToString());
   }
-  Job job{message.envelope().getMessageId(), std::move(*groups),
-          batch.getCoordinatorState().cStr()};
-  Status queued = queue_.TryPush(std::move(job));
-  if (!queued.ok()) {
-    session_->messenger().ReplyError(message, RetryClassFor(queued),
-                                     "learner cannot take the batch: " + queued.ToString());
-  }
+  return Job{std::move(*groups), batch.getCoordinatorState().cStr()};
 }
 
 void LearnerNode::TrainLoop() {
   ActivityLog activity(ActivityLogPath(config_.cluster.activity_dir, config_.worker_id),
                        config_.worker_id, "training");
-  while (std::optional<Job> job = queue_.Pop()) {
-    if (!job->coordinator_state.empty()) coordinator_state_ = std::move(job->coordinator_state);
+  while (std::optional<Work<Job>> work = node_->jobs().Pop()) {
+    Job& job = work->job;
+    if (!job.coordinator_state.empty()) coordinator_state_ = std::move(job.coordinator_state);
     auto start = WallClock::now();
-    StatusOr<StepMetrics> m = trainer_->TrainRl(job->groups);
+    StatusOr<StepMetrics> m = trainer_->TrainRl(job.groups);
     activity.Record(start, WallClock::now());
-    uint64_t id = job->message_id;
     if (!m.ok()) {
       LOG(ERROR) << "train batch rejected: " << m.status();
-      Status error = m.status();
-      CHECK_OK(actor_->Post([this, id, error] {
-        OutgoingMessage reply;
-        auto e = reply.envelope().getBody().initError();
-        e.setRetryClass(proto::RetryClass::FAILED);
-        e.setMessage(error.ToString());
-        session_->messenger().Send("", std::move(reply), id).status().IgnoreError();
-        session_->GrantCredits(1);
-      }));
+      node_->ReplyError(work->request, proto::RetryClass::FAILED, m.status().ToString());
       continue;
     }
     RecordMetrics(*m, "rl");
@@ -327,64 +273,14 @@ void LearnerNode::TrainLoop() {
       Status saved = Checkpoint();
       if (!saved.ok()) LOG(ERROR) << "checkpoint failed: " << saved;
     }
-#if LIGHTRL_WITH_NCCL
-    if (nccl_weights_ != nullptr) nccl_weights_->Capture(trainer_->version());
-#endif
-    snapshots_->Capture(trainer_->version());
-    CHECK_OK(actor_->Post([this, id] {
-      OutgoingMessage ack;
-      auto body = ack.envelope().getBody().initAck();
-      body.setDetail("applied; version " + std::to_string(version_.load()));
-      body.setDurableVersion(durable_version_.load());
-      // An ack that cannot be sent (coordinator away) surfaces there as a request timeout.
-      session_->messenger().Send("", std::move(ack), id).status().IgnoreError();
-      session_->GrantCredits(1);
-    }));
+    publisher_->Capture(trainer_->version());
+    OutgoingMessage ack;
+    auto body = ack.envelope().getBody().initAck();
+    body.setDetail("applied; version " + std::to_string(version_.load()));
+    body.setDurableVersion(durable_version_.load());
+    // An ack that cannot be sent (coordinator away) surfaces there as a request timeout.
+    node_->Reply(work->request, std::move(ack));
   }
-}
-
-void LearnerNode::PublishLoop() {
-  Counter* skipped = metrics_->GetCounter(
-      "lightrl_learner_versions_skipped_total",
-      "Versions never published: a newer one was captured before their image was made.");
-  Gauge* seconds = metrics_->GetGauge(
-      "lightrl_learner_publish_seconds",
-      "Time to turn the last published version into a host image with its checksum.");
-  uint64_t published = version_.load();  // SetUpActor published the starting version
-  while (true) {
-    std::shared_ptr<std::vector<uint8_t>> buffer = image_buffers_->Acquire();
-    std::optional<WeightSnapshots::Snapshot> snapshot =
-        snapshots_->ReadNewest(published, buffer->data());
-    if (!snapshot) return;
-    seconds->Set(snapshot->copy_seconds);
-    skipped->Increment(static_cast<double>(snapshot->version - published - 1));
-    published = snapshot->version;
-    WeightsImage image;
-    image.version = snapshot->version;
-    image.tensors = image_layout_;
-    image.bytes = std::move(buffer);
-    image.checksum = snapshot->checksum;
-    actor_
-        ->Post([this, image = std::move(image)]() mutable { PublishAndAnnounce(std::move(image)); })
-        .IgnoreError();  // a stopped actor publishes nothing
-  }
-}
-
-void LearnerNode::PublishAndAnnounce(WeightsImage image) {
-  Status published = weights_->PublishChecksummed(std::move(image));
-  if (!published.ok()) {
-    LOG(ERROR) << "cannot publish weights: " << published;
-    return;
-  }
-  Announce();
-}
-
-void LearnerNode::Announce() {
-  if (session_ == nullptr || !session_->registered()) return;
-  OutgoingMessage message;
-  auto announce = message.envelope().getBody().initWeightsAnnounce();
-  CHECK_OK(weights_->FillAnnounce(weights_->latest_version(), announce));
-  session_->messenger().Send("", std::move(message)).status().IgnoreError();
 }
 
 Status LearnerNode::Checkpoint() {
@@ -434,15 +330,13 @@ void LearnerNode::RecordMetrics(const StepMetrics& m, const char* kind) {
 Status LearnerNode::Stop() {
   if (stopped_) return Status::Ok();
   stopped_ = true;
-  queue_.Close();
+  if (node_ != nullptr) node_->CloseQueue();
   if (trainer_thread_.joinable()) trainer_thread_.join();
   Status saved;
   if (!config_.checkpoint_dir.empty() && trainer_->step() > last_checkpoint_step_) {
     saved = Checkpoint();
   }
-  if (snapshots_) snapshots_->Stop();
-  if (publish_thread_.joinable()) publish_thread_.join();
-  if (actor_) actor_->Stop();
+  if (node_ != nullptr) node_->Stop();  // The publisher stops in its teardown.
   return saved;
 }
 

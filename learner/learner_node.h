@@ -1,19 +1,21 @@
-// The learner process: a messaging actor (coordinator link + weight server) and a training
-// thread (the PolicyTrainer), joined by a bounded hand-off queue.
+// The learner process: the worker skeleton (actors/worker_node.h: coordinator link, credits,
+// hand-off queue), a training thread (the PolicyTrainer) and a weight publisher
+// (weights/publisher.h: the weight server on the node's actor and a publishing thread).
 //
 //   startup   resume from the newest complete checkpoint under checkpoint.dir, else start
 //             from init (a checkpoint folder) or a random init, then run the SFT warm start
 //             when configured and the run is fresh; publish the starting version.
 //   per batch the actor decodes a TrainBatch and queues it (the learner grants one credit per
-//             free queue slot, so the queue never overflows; an uncredited batch is refused
-//             with Error(overloaded)); the training thread runs one RL step, appends the
+//             free slot of queue_capacity, held from arrival to answer, so the queue never
+//             overflows; an uncredited batch is refused with Error(overloaded), a malformed
+//             one with Error(failed)); the training thread runs one RL step, appends the
 //             step's metrics to the JSONL log and the gauges, checkpoints every N steps,
-//             captures the new weights (weights/snapshots.h: a copy on the GPU for a GPU
-//             policy) and goes on to the next batch, while the actor answers the batch with
-//             Ack (only now: the batch has been applied) and grants a credit. A batch the
-//             trainer rejects is answered Error(failed) naming why.
-//   publish   a publishing thread turns the newest captured version into a host image with
-//             its checksum, which the actor then serves and announces to the coordinator.
+//             captures the new weights (a copy on the GPU for a GPU policy) and goes on to
+//             the next batch, while the actor answers the batch with Ack (only now: the batch
+//             has been applied) and grants its slot again. A batch the trainer rejects is
+//             answered Error(failed) naming why.
+//   publish   the publisher turns the newest captured version into a served image, which
+//             the actor announces to the coordinator (and again after each registration).
 //             Versions captured while the previous one was still being turned into an image
 //             are skipped (counted in lightrl_learner_versions_skipped_total); the newest
 //             is always published.
@@ -27,24 +29,19 @@
 #ifndef LIGHTRL_LEARNER_LEARNER_NODE_H_
 #define LIGHTRL_LEARNER_LEARNER_NODE_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "actors/actor.h"
-#include "actors/cluster_config.h"
-#include "actors/handoff_queue.h"
-#include "actors/worker_session.h"
+#include "actors/worker_node.h"
 #include "learner/trainer.h"
 #include "tasks/task_config.h"
-#include "weights/chunked_transfer.h"
-#include "weights/image.h"
-#include "weights/snapshots.h"
+#include "weights/publisher.h"
 
 namespace lightrl {
-class NcclWeightSource;
 
 struct SftWarmStart {
   int steps = 0;  // 0: no warm start.
@@ -99,45 +96,31 @@ class LearnerNode {
 
  private:
   struct Job {
-    uint64_t message_id;
     std::vector<TrainGroup> groups;
     std::string coordinator_state;
   };
   LearnerNode(const LearnerNodeConfig& config, MetricsRegistry* metrics,
               std::unique_ptr<PolicyTrainer> trainer);
-  Status SetUpActor(zmq::context_t& context, EventLoop& loop);
-  void OnTrainBatch(const IncomingMessage& message);
+  // Actor thread: the publisher, the served request kind and the announces.
+  Status SetUp(zmq::context_t& context, WorkerNode<Job>& node, EventLoop& loop);
+  // The batch as a job; InvalidArgument naming a malformed group.
+  static StatusOr<Job> Decode(const IncomingMessage& message);
   void TrainLoop();
-  // The publishing thread: images of the newest captured versions, until snapshots_ stop.
-  void PublishLoop();
-  // Runs on the actor: serves `image` (checksum computed) and announces it.
-  void PublishAndAnnounce(WeightsImage image);
-  void Announce();
   Status Checkpoint();
   void RecordMetrics(const StepMetrics& m, const char* kind);
 
   LearnerNodeConfig config_;
   MetricsRegistry* metrics_;
   std::unique_ptr<PolicyTrainer> trainer_;  // Owned by the training thread once it runs.
-  HandoffQueue<Job> queue_;
-  std::unique_ptr<Actor> actor_;
-  std::unique_ptr<WorkerSession> session_;  // Actor thread only.
-  std::unique_ptr<WeightServer> weights_;   // Actor thread only.
+  std::unique_ptr<WorkerNode<Job>> node_;
+  // Created and destroyed on the actor; captures from the training thread.
+  std::unique_ptr<WeightPublisher> publisher_;
   std::string weights_endpoint_;
   std::thread trainer_thread_;
-  std::unique_ptr<WeightSnapshots> snapshots_;
-  std::unique_ptr<ImageBuffers> image_buffers_;
-  std::vector<TensorLayout> image_layout_;
-  std::thread publish_thread_;
   std::atomic<uint64_t> version_{0};
   std::atomic<uint64_t> durable_version_{0};  // Version of the newest complete checkpoint.
   std::string coordinator_state_;             // Training thread only: latest snapshot received.
   int64_t last_checkpoint_step_ = -1;
-  std::function<void()> on_shutdown_;
-  // A GPU learner serves weight pulls over NCCL (rollout.weight_transport: nccl); empty in
-  // builds without NCCL. Declared last: destroyed first, so its thread stops before what
-  // its callbacks reach.
-  std::shared_ptr<NcclWeightSource> nccl_weights_;
   bool stopped_ = false;
 };
 

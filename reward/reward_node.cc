@@ -45,7 +45,6 @@ struct RewardNode::Job {
     std::string completion;
     ScoreResult result;
   };
-  uint64_t message_id = 0;
   uint64_t group_id = 0;
   std::string task_name;
   std::string reference;
@@ -84,6 +83,22 @@ Status ParseRewardNodeConfig(const ConfigNode& reward, const std::vector<TaskCon
   return Status::Ok();
 }
 
+StatusOr<RewardNode::Job> RewardNode::Decode(const IncomingMessage& message) {
+  auto request = message.envelope().getBody().getRewardRequest();
+  if (request.getItems().size() == 0 || request.getItems().size() > kMaxItemsPerRequest) {
+    return InvalidArgumentError("a reward request needs 1 to " +
+                                std::to_string(kMaxItemsPerRequest) + " items");
+  }
+  Job job;
+  job.group_id = request.getGroupId();
+  job.task_name = request.getTask().getTaskName().cStr();
+  job.reference = request.getTask().getReference().cStr();
+  for (auto item : request.getItems()) {
+    job.items.push_back({item.getSampleIndex(), item.getCompletion().cStr(), ScoreResult()});
+  }
+  return job;
+}
+
 StatusOr<std::unique_ptr<RewardNode>> RewardNode::Start(zmq::context_t& context,
                                                         const RewardNodeConfig& config,
                                                         MetricsRegistry* metrics) {
@@ -93,15 +108,22 @@ StatusOr<std::unique_ptr<RewardNode>> RewardNode::Start(zmq::context_t& context,
     LOG(INFO) << "sandbox guarantees on this machine:\n" << sandbox->report().ToString();
   }
   std::unique_ptr<RewardNode> node(new RewardNode(config, metrics, std::move(sandbox)));
+  WorkerNodeOptions options;
+  options.identity.worker_id = config.worker_id;
+  options.identity.role = proto::Role::REWARD;
+  options.identity.metrics_port = config.metrics_port;
+  options.identity.max_in_flight = static_cast<uint32_t>(config.max_in_flight);
+  options.cluster = config.cluster;
+  ASSIGN_OR_RETURN(
+      node->node_,
+      WorkerNode<Job>::Start(context, options, metrics, [](WorkerNode<Job>& worker, EventLoop&) {
+        worker.Serve(BodyKind::REWARD_REQUEST, Decode);
+        return Status::Ok();
+      }));
   RewardNode* self = node.get();
-  ASSIGN_OR_RETURN(node->actor_, Actor::Start(
-                                     config.worker_id,
-                                     [self, &context](EventLoop& loop) {
-                                       return self->SetUpActor(context, loop);
-                                     },
-                                     [self] { self->session_.reset(); }));
-  for (int i = 0; i < config.threads; ++i)
+  for (int i = 0; i < config.threads; ++i) {
     node->threads_.emplace_back([self] { self->ScoreLoop(); });
+  }
   return node;
 }
 
@@ -112,85 +134,22 @@ RewardNode::RewardNode(const RewardNodeConfig& config, MetricsRegistry* metrics,
       sandbox_(std::move(sandbox)),
       scorer_(std::make_unique<Scorer>(config.scorer, sandbox_.get())),
       activity_(ActivityLogPath(config.cluster.activity_dir, config.worker_id), config.worker_id,
-                "scoring"),
-      jobs_(static_cast<size_t>(config.max_in_flight)) {}
+                "scoring") {}
 
 RewardNode::~RewardNode() { Stop(); }
 
-Status RewardNode::SetUpActor(zmq::context_t& context, EventLoop& loop) {
-  WorkerIdentity identity;
-  identity.worker_id = config_.worker_id;
-  identity.role = proto::Role::REWARD;
-  identity.metrics_port = config_.metrics_port;
-  identity.max_in_flight = static_cast<uint32_t>(config_.max_in_flight);
-  ASSIGN_OR_RETURN(session_,
-                   WorkerSession::Create(context, &loop, config_.cluster, identity, metrics_));
-  session_->SetLoadProvider([this] {
-    WorkerLoad load;
-    load.in_flight = static_cast<uint32_t>(held_);
-    load.queue_depth = static_cast<uint32_t>(jobs_.size());
-    return load;
-  });
-  session_->OnRegistered([this](proto::Registered::Reader) {
-    credits_outstanding_ = 0;
-    GrantFreeSlots();
-  });
-  session_->OnShutdown([this](bool) {
-    if (on_shutdown_) on_shutdown_();
-  });
-  session_->messenger().Handle(BodyKind::REWARD_REQUEST,
-                               [this](const IncomingMessage& m) { OnRewardRequest(m); });
-  return Status::Ok();
-}
-
 void RewardNode::OnShutdown(std::function<void()> callback) {
-  CHECK_OK(actor_->Call([&] { on_shutdown_ = std::move(callback); }));
-}
-
-void RewardNode::GrantFreeSlots() {
-  if (!session_->registered()) return;
-  int free = config_.max_in_flight - held_ - static_cast<int>(credits_outstanding_);
-  if (free <= 0) return;
-  credits_outstanding_ += static_cast<uint32_t>(free);
-  session_->GrantCredits(static_cast<uint32_t>(free));
-}
-
-void RewardNode::OnRewardRequest(const IncomingMessage& message) {
-  auto request = message.envelope().getBody().getRewardRequest();
-  if (credits_outstanding_ > 0) --credits_outstanding_;
-  if (request.getItems().size() == 0 || request.getItems().size() > kMaxItemsPerRequest) {
-    session_->messenger().ReplyError(
-        message, proto::RetryClass::FAILED,
-        "a reward request needs 1 to " + std::to_string(kMaxItemsPerRequest) + " items");
-    GrantFreeSlots();
-    return;
-  }
-  auto job = std::make_shared<Job>();
-  job->message_id = message.envelope().getMessageId();
-  job->group_id = request.getGroupId();
-  job->task_name = request.getTask().getTaskName().cStr();
-  job->reference = request.getTask().getReference().cStr();
-  for (auto item : request.getItems()) {
-    job->items.push_back({item.getSampleIndex(), item.getCompletion().cStr(), ScoreResult()});
-  }
-  Status queued = jobs_.TryPush(std::move(job));
-  if (!queued.ok()) {
-    session_->messenger().ReplyError(message, RetryClassFor(queued),
-                                     "reward worker cannot take the request: " + queued.ToString());
-    return;
-  }
-  ++held_;
-  metrics_->GetGauge("lightrl_reward_in_flight", "Reward requests held.")->Set(held_);
+  node_->OnShutdown(std::move(callback));
 }
 
 void RewardNode::ScoreLoop() {
   Histogram* seconds = metrics_->GetHistogram(
       "lightrl_reward_seconds", "Time to score one completion.", ExponentialBuckets(0.0001, 4, 12));
-  while (std::optional<std::shared_ptr<Job>> next = jobs_.Pop()) {
-    std::shared_ptr<Job> job = std::move(*next);
-    for (Job::Item& item : job->items) {
+  while (std::optional<Work<Job>> work = node_->jobs().Pop()) {
+    Job& job = work->job;
+    for (Job::Item& item : job.items) {
       auto start = WallClock::now();
-      item.result = scorer_->Score(job->task_name, job->reference, item.completion);
+      item.result = scorer_->Score(job.task_name, job.reference, item.completion);
       auto end = WallClock::now();
       activity_.Record(start, end);
       seconds->Observe(std::chrono::duration<double>(end - start).count());
@@ -199,33 +158,28 @@ void RewardNode::ScoreLoop() {
                        {{"verdict", std::string(VerdictName(item.result.verdict))}})
           ->Increment();
     }
-    CHECK_OK(actor_->Post([this, job] {
-      OutgoingMessage reply;
-      auto result = reply.envelope().getBody().initRewardResult();
-      result.setGroupId(job->group_id);
-      auto scores = result.initScores(static_cast<uint>(job->items.size()));
-      for (size_t i = 0; i < job->items.size(); ++i) {
-        const Job::Item& item = job->items[i];
-        auto score = scores[static_cast<uint>(i)];
-        score.setSampleIndex(item.sample_index);
-        score.setScore(static_cast<float>(item.result.score));
-        score.setVerdict(ToProto(item.result.verdict));
-        score.setDetails(item.result.details.substr(0, kMaxDetailBytes));
-      }
-      session_->messenger().Send("", std::move(reply), job->message_id).status().IgnoreError();
-      --held_;
-      metrics_->GetGauge("lightrl_reward_in_flight", "Reward requests held.")->Set(held_);
-      GrantFreeSlots();
-    }));
+    OutgoingMessage reply;
+    auto result = reply.envelope().getBody().initRewardResult();
+    result.setGroupId(job.group_id);
+    auto scores = result.initScores(static_cast<uint>(job.items.size()));
+    for (size_t i = 0; i < job.items.size(); ++i) {
+      const Job::Item& item = job.items[i];
+      auto score = scores[static_cast<uint>(i)];
+      score.setSampleIndex(item.sample_index);
+      score.setScore(static_cast<float>(item.result.score));
+      score.setVerdict(ToProto(item.result.verdict));
+      score.setDetails(item.result.details.substr(0, kMaxDetailBytes));
+    }
+    node_->Reply(work->request, std::move(reply));
   }
 }
 
 void RewardNode::Stop() {
-  if (stopped_) return;
-  stopped_ = true;
-  jobs_.Close();
+  if (node_ == nullptr) return;
+  node_->CloseQueue();
   for (std::thread& t : threads_) t.join();
-  if (actor_) actor_->Stop();
+  threads_.clear();
+  node_->Stop();
 }
 
 }  // namespace lightrl

@@ -1,30 +1,28 @@
-// A reward worker process: a messaging actor (coordinator link) and a pool of scoring
-// threads running the Scorer (rule verifiers in-process, code in the sandbox).
+// A reward worker process: the worker skeleton (actors/worker_node.h: coordinator link,
+// credits, hand-off queue) and a pool of scoring threads running the Scorer (rule verifiers
+// in-process, code in the sandbox).
 //
 // The node grants one credit per free request slot (`max_in_flight`); each RewardRequest
 // (one group's completions against its task reference) is scored item by item by the pool
 // and answered with a RewardResult carrying a score, a verdict and details for every item.
 // Scoring never fails the request: a broken reference is `invalid_reference`, a sandbox
-// failure `sandbox_error` (score 0), so the coordinator always gets a verdict per item.
-// A request beyond the granted credits is refused with Error(overloaded).
+// failure `sandbox_error` (score 0), so the coordinator always gets a verdict per item. A
+// request without 1 to 4096 items is answered Error(failed); one beyond the granted credits
+// is refused with Error(overloaded).
 //
-// Metrics: lightrl_reward_scored_total{verdict}, lightrl_reward_seconds (per item),
-// lightrl_reward_in_flight.
+// Metrics: lightrl_reward_scored_total{verdict}, lightrl_reward_seconds (per item), and the
+// skeleton's (lightrl_reward_in_flight, ...).
 // Thread-safety: Start/Stop from one thread; everything else runs on the node's threads.
 #ifndef LIGHTRL_REWARD_REWARD_NODE_H_
 #define LIGHTRL_REWARD_REWARD_NODE_H_
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "actors/actor.h"
-#include "actors/cluster_config.h"
-#include "actors/handoff_queue.h"
-#include "actors/worker_session.h"
+#include "actors/worker_node.h"
 #include "core/activity_log.h"
 #include "reward/scorer.h"
 
@@ -55,6 +53,7 @@ class RewardNode {
                                                      MetricsRegistry* metrics);
   ~RewardNode();
 
+  // Called (on the node's actor) when the coordinator sends Shutdown.
   void OnShutdown(std::function<void()> callback);
   // Scores the requests already received, answers them if the coordinator is still there,
   // and stops. Idempotent.
@@ -64,24 +63,18 @@ class RewardNode {
   struct Job;
   RewardNode(const RewardNodeConfig& config, MetricsRegistry* metrics,
              std::unique_ptr<Sandbox> sandbox);
-  Status SetUpActor(zmq::context_t& context, EventLoop& loop);
-  void OnRewardRequest(const IncomingMessage& message);
+  // The request as a job; InvalidArgument without 1 to 4096 items.
+  static StatusOr<Job> Decode(const IncomingMessage& message);
+  // Scoring threads: score each popped request and answer it.
   void ScoreLoop();
-  void GrantFreeSlots();
 
   RewardNodeConfig config_;
   MetricsRegistry* metrics_;
   std::unique_ptr<Sandbox> sandbox_;
   std::unique_ptr<Scorer> scorer_;
   ActivityLog activity_;  // Scoring time, from every scoring thread.
-  HandoffQueue<std::shared_ptr<Job>> jobs_;
-  std::unique_ptr<Actor> actor_;
-  std::unique_ptr<WorkerSession> session_;  // Actor thread only.
+  std::unique_ptr<WorkerNode<Job>> node_;
   std::vector<std::thread> threads_;
-  int held_ = 0;                      // Actor thread only: requests received, not yet answered.
-  uint32_t credits_outstanding_ = 0;  // Actor thread only.
-  std::function<void()> on_shutdown_;
-  bool stopped_ = false;
 };
 
 }  // namespace lightrl

@@ -1,95 +1,68 @@
 #include "smoke/echo_worker.h"
 
+#include <chrono>
+
 #include "core/logging.h"
 
 namespace lightrl {
 
-StatusOr<std::unique_ptr<EchoWorker>> EchoWorker::Create(zmq::context_t& context, EventLoop* loop,
-                                                         const ClusterConfig& cluster,
-                                                         const EchoWorkerConfig& config,
-                                                         MetricsRegistry* metrics) {
-  if (config.identity.max_in_flight == 0) return InvalidArgumentError("max_in_flight must be > 0");
-  WorkerIdentity identity = config.identity;
-  identity.role = proto::Role::ECHO;
-  ASSIGN_OR_RETURN(auto session, WorkerSession::Create(context, loop, cluster, identity, metrics));
-  return std::unique_ptr<EchoWorker>(new EchoWorker(loop, config, metrics, std::move(session)));
+StatusOr<std::unique_ptr<EchoWorker>> EchoWorker::Start(zmq::context_t& context,
+                                                        const ClusterConfig& cluster,
+                                                        const EchoWorkerConfig& config,
+                                                        MetricsRegistry* metrics) {
+  std::unique_ptr<EchoWorker> worker(new EchoWorker(config, metrics));
+  WorkerNodeOptions options;
+  options.identity = config.identity;
+  options.identity.role = proto::Role::ECHO;
+  options.cluster = cluster;
+  ASSIGN_OR_RETURN(
+      worker->node_,
+      WorkerNode<std::string>::Start(
+          context, options, metrics, [](WorkerNode<std::string>& node, EventLoop&) {
+            node.Serve(BodyKind::ECHO, [](const IncomingMessage& m) -> StatusOr<std::string> {
+              auto payload = m.envelope().getBody().getEcho().getPayload();
+              return std::string(reinterpret_cast<const char*>(payload.begin()), payload.size());
+            });
+            return Status::Ok();
+          }));
+  EchoWorker* self = worker.get();
+  worker->thread_ = std::thread([self] { self->ServeLoop(); });
+  return worker;
 }
 
-EchoWorker::EchoWorker(EventLoop* loop, const EchoWorkerConfig& config, MetricsRegistry* metrics,
-                       std::unique_ptr<WorkerSession> session)
-    : loop_(loop),
-      config_(config),
-      session_(std::move(session)),
-      queue_(config.identity.max_in_flight) {
-  queue_depth_ = metrics->GetGauge("lightrl_echo_queue_depth", "Echo requests waiting.");
-  queue_high_water_ = metrics->GetGauge("lightrl_echo_queue_high_water",
-                                        "Most echo requests ever waiting at once.");
-  served_ = metrics->GetCounter("lightrl_echo_served_total", "Echo requests answered.");
-  unsolicited_ = metrics->GetCounter("lightrl_echo_unsolicited_total",
-                                     "Echo requests refused because no credit covered them.");
-  session_->SetLoadProvider([this] {
-    WorkerLoad load;
-    load.queue_depth = static_cast<uint32_t>(queue_.size());
-    load.in_flight = static_cast<uint32_t>(queue_.size());
-    return load;
-  });
-  session_->OnRegistered([this](proto::Registered::Reader) {
-    // Requests queued for an earlier coordinator are still answered; only free slots are new.
-    session_->GrantCredits(static_cast<uint32_t>(queue_.capacity() - queue_.size()));
-  });
-  session_->OnShutdown([this](bool) {
-    if (on_shutdown_) on_shutdown_();
-  });
-  session_->messenger().Handle(BodyKind::ECHO,
-                               [this](const IncomingMessage& message) { OnEcho(message); });
+EchoWorker::EchoWorker(const EchoWorkerConfig& config, MetricsRegistry* metrics)
+    : config_(config),
+      served_(metrics->GetCounter("lightrl_echo_served_total", "Echo requests answered.")) {}
+
+EchoWorker::~EchoWorker() { Stop(); }
+
+void EchoWorker::OnShutdown(std::function<void()> callback) {
+  node_->OnShutdown(std::move(callback));
 }
 
-EchoWorker::~EchoWorker() { loop_->CancelTimer(work_timer_); }
+void EchoWorker::Stop() {
+  if (node_ == nullptr) return;
+  node_->CloseQueue();
+  if (thread_.joinable()) thread_.join();
+  node_->Stop();
+}
 
 std::string EchoWorker::Summary() const {
   return "served " + std::to_string(static_cast<int64_t>(served_->value())) +
-         ", queue high water " + std::to_string(queue_.high_water()) + " of " +
-         std::to_string(queue_.capacity()) + ", refused " +
-         std::to_string(static_cast<int64_t>(unsolicited_->value()));
+         ", queue high water " + std::to_string(node_->in_flight_high_water()) + " of " +
+         std::to_string(node_->capacity()) + ", refused " + std::to_string(node_->unsolicited());
 }
 
-void EchoWorker::OnEcho(const IncomingMessage& message) {
-  auto payload = message.envelope().getBody().getEcho().getPayload();
-  Job job{message.envelope().getMessageId(),
-          std::string(reinterpret_cast<const char*>(payload.begin()), payload.size())};
-  Status pushed = queue_.Push(std::move(job));
-  if (!pushed.ok()) {
-    unsolicited_->Increment();
-    session_->messenger().ReplyError(message, proto::RetryClass::OVERLOADED,
-                                     "echo queue is full: send only with credits");
-    return;
-  }
-  queue_depth_->Set(static_cast<double>(queue_.size()));
-  queue_high_water_->Set(static_cast<double>(queue_.high_water()));
-  if (work_timer_ == 0) {
-    work_timer_ = loop_->AddTimer(Millis(config_.work_delay_ms), [this] { ServeOne(); });
-  }
-}
-
-void EchoWorker::ServeOne() {
-  work_timer_ = 0;
-  std::optional<Job> job = queue_.Pop();
-  if (!job) return;
-  OutgoingMessage reply(job->payload.size() + 256);
-  reply.envelope().getBody().initEcho().setPayload(
-      kj::arrayPtr(reinterpret_cast<const kj::byte*>(job->payload.data()), job->payload.size()));
-  Status sent = session_->messenger().Send("", std::move(reply), job->request_id).status();
-  if (!sent.ok()) {
-    // The coordinator is away; keep the job and try again after the next delay.
-    queue_.PushFront(std::move(*job));
-  } else {
+void EchoWorker::ServeLoop() {
+  while (std::optional<Work<std::string>> work = node_->jobs().Pop()) {
+    if (config_.work_delay_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(config_.work_delay_ms));  // The work.
+    }
+    OutgoingMessage reply(work->job.size() + 256);
+    reply.envelope().getBody().initEcho().setPayload(
+        kj::arrayPtr(reinterpret_cast<const kj::byte*>(work->job.data()), work->job.size()));
+    node_->Reply(work->request, std::move(reply));
     served_->Increment();
-    session_->GrantCredits(1);
-  }
-  queue_depth_->Set(static_cast<double>(queue_.size()));
-  if (!queue_.empty()) {
-    work_timer_ = loop_->AddTimer(Millis(std::max(config_.work_delay_ms, sent.ok() ? 0 : 10)),
-                                  [this] { ServeOne(); });
   }
 }
 

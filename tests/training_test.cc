@@ -427,8 +427,8 @@ TEST(TrainingTest, ConfigErrorsNameFileKeyAndReason) {
   EXPECT_EQ(nccl->exit_code, 1);
   // (A build without CUDA and NCCL says that instead.)
   EXPECT_THAT(nccl->output,
-              ::testing::AnyOf(HasSubstr("FAILED_PRECONDITION: NCCL weight transfer needs the "
-                                         "policy on a GPU"),
+              ::testing::AnyOf(HasSubstr("FAILED_PRECONDITION: rollout.weight_transport: NCCL "
+                                         "weight transfer needs the policy on a GPU"),
                                HasSubstr("FAILED_PRECONDITION: rollout.weight_transport: nccl "
                                          "needs a build with CUDA and NCCL")));
 }

@@ -5,12 +5,12 @@
 
 #include <future>
 #include <random>
-#include <set>
 #include <tuple>
 
 #include "actors/actor.h"
 #include "core/crc32c.h"
 #include "core/logging.h"
+#include "weights/test_servers.h"
 
 namespace lightrl {
 namespace {
@@ -28,8 +28,6 @@ WeightsImage RandomImage(uint64_t version, size_t floats, uint32_t seed) {
   image.bytes = bytes;
   return image;
 }
-
-void InstallCorruptingServer(Messenger& server, const std::vector<uint8_t>& bytes, bool always);
 
 // A weight server and a fetcher on one actor (one thread owns both sockets).
 class WeightsTest : public ::testing::Test {
@@ -100,7 +98,7 @@ class WeightsTest : public ::testing::Test {
                       fake_ = std::make_unique<Messenger>(
                           loop_, std::move(*socket),
                           MessengerConfig{.name = "fake", .sender_id = "fake"}, nullptr);
-                      InstallCorruptingServer(*fake_, bytes, always);
+                      testing::InstallCorruptingServer(*fake_, bytes, always);
                     })
                     .ok());
     return endpoint;
@@ -161,26 +159,6 @@ TEST_F(WeightsTest, WrongWholeImageChecksumIsDataLoss) {
   auto fetched =
       Fetch(1, [](proto::WeightsAnnounce::Builder a) { a.setChecksum(a.getChecksum() ^ 1); });
   EXPECT_EQ(fetched.status().code(), StatusCode::kDataLoss);
-}
-
-// A server that answers every chunk request with corrupted data (or only the first time each).
-void InstallCorruptingServer(Messenger& server, const std::vector<uint8_t>& bytes, bool always) {
-  auto seen = std::make_shared<std::set<uint64_t>>();
-  server.Handle(BodyKind::WEIGHTS_CHUNK_REQUEST, [&server, &bytes, always,
-                                                  seen](const IncomingMessage& m) {
-    auto request = m.envelope().getBody().getWeightsChunkRequest();
-    uint64_t offset = request.getOffset();
-    std::vector<uint8_t> data(bytes.begin() + offset, bytes.begin() + offset + request.getLength());
-    uint32_t crc = Crc32c(data.data(), data.size());
-    if (always || seen->insert(offset).second) data[data.size() / 2] ^= 0x40;  // Flip a bit.
-    OutgoingMessage reply;
-    auto chunk = reply.envelope().getBody().initWeightsChunk();
-    chunk.setVersion(request.getVersion());
-    chunk.setOffset(offset);
-    chunk.setData(kj::arrayPtr(data.data(), data.size()));
-    chunk.setChecksum(crc);
-    server.Reply(m, std::move(reply)).status().IgnoreError();
-  });
 }
 
 // The learner checksums images off the loop: the server serves the checksum it is given.
