@@ -6,7 +6,7 @@
 // A training run (when `tasks` is present):
 //   model:        the architecture (config.json), an optional starting checkpoint, a seed
 //   tasks:        the prompt sources (tasks/task_yaml.h)
-//   sampling:     what rollouts sample with (actors/pipeline_config.h)
+//   sampling:     what rollouts sample with (coordinator/pipeline_config.h)
 //   coordinator:  the pipeline: mode, group size, batch, steps, staleness, eval
 //   learner:      the trainer, checkpoints, the SFT warm start (learner/learner_node.h)
 //   rollout:      rollout actors (rollout/rollout_node.h)

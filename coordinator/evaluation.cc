@@ -19,6 +19,13 @@ Evaluation::Evaluation(const PipelineConfig& config, std::span<const std::unique
   generation_.repetition_probability = static_cast<float>(s.repetition_probability);
 }
 
+Status Evaluation::Validate() const {
+  if (!enabled() || !RoundPrompts().empty()) return Status::Ok();
+  return InvalidArgumentError("coordinator.eval.items is " + std::to_string(config_.items) +
+                              " but no task has eval items; set it to 0 or give a task an "
+                              "eval split");
+}
+
 std::vector<PromptRef> Evaluation::RoundPrompts() const {
   std::vector<PromptRef> prompts;
   const int per_task = std::max<int>(1, config_.items / static_cast<int>(tasks_.size()));
@@ -29,9 +36,11 @@ std::vector<PromptRef> Evaluation::RoundPrompts() const {
   return prompts;
 }
 
-void Evaluation::BeginRound(uint64_t version, int items) {
+std::optional<EvalResult> Evaluation::BeginRound(uint64_t version, int items) {
   CHECK(!round_) << "one evaluation round at a time";
   round_ = Round{EvalResult{version, UINT64_MAX, items, 0}, 0};
+  if (items == 0) return EndRound();
+  return std::nullopt;
 }
 
 std::optional<EvalResult> Evaluation::Record(const EvalAnswer& answer) {
@@ -40,6 +49,11 @@ std::optional<EvalResult> Evaluation::Record(const EvalAnswer& answer) {
   result.correct += answer.correct;
   result.min_token_version = std::min(result.min_token_version, answer.min_token_version);
   if (++round_->answered < result.items) return std::nullopt;
+  return EndRound();
+}
+
+EvalResult Evaluation::EndRound() {
+  EvalResult& result = round_->result;
   if (result.min_token_version == UINT64_MAX) result.min_token_version = 0;
   results_.push_back(result);
   round_.reset();

@@ -38,6 +38,9 @@ class Evaluation {
 
   // Whether evaluation is configured (eval.items > 0).
   bool enabled() const { return config_.items > 0; }
+  // InvalidArgument when evaluation is configured but no task has an eval split to draw its
+  // prompts from (rounds could never be answered).
+  Status Validate() const;
   // A round has completed, or evaluation is off: training may start.
   bool initial_done() const { return initial_done_; }
   bool in_progress() const { return round_.has_value(); }
@@ -48,8 +51,9 @@ class Evaluation {
   // of each task's eval split.
   std::vector<PromptRef> RoundPrompts() const;
   // A round of `items` groups (those of RoundPrompts that could be read) on `version` began.
-  // CHECK: no round is in progress.
-  void BeginRound(uint64_t version, int items);
+  // A round of no groups ends at once: its (empty) result is returned. CHECK: no round is in
+  // progress.
+  std::optional<EvalResult> BeginRound(uint64_t version, int items);
   // Counts one answer of the round in progress; returns the result when it was the last.
   std::optional<EvalResult> Record(const EvalAnswer& answer);
 
@@ -66,6 +70,9 @@ class Evaluation {
     EvalResult result;
     int answered = 0;
   };
+
+  // Ends the round in progress and keeps its result.
+  EvalResult EndRound();
 
   EvalConfig config_;
   std::span<const std::unique_ptr<Task>> tasks_;

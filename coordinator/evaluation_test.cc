@@ -65,6 +65,33 @@ TEST(EvaluationTest, ARoundEndsWithItsLastAnswerAndOpensTraining) {
   EXPECT_EQ(evaluation.results().size(), 1u);
 }
 
+// A round none of whose prompts could be read ends at once (it would wait forever for
+// answers), and training may start.
+TEST(EvaluationTest, ARoundOfNoGroupsEndsAtOnce) {
+  std::vector<std::unique_ptr<Task>> tasks;
+  tasks.push_back(std::make_unique<SizedTask>("a", 100));
+  Evaluation evaluation(EvalConfig(3, 0), tasks);
+  std::optional<EvalResult> result = evaluation.BeginRound(2, 0);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->items, 0);
+  EXPECT_EQ(result->requested_version, 2u);
+  EXPECT_FALSE(evaluation.in_progress());
+  EXPECT_TRUE(evaluation.initial_done());
+  EXPECT_FALSE(evaluation.BeginRound(3, 2).has_value());
+}
+
+TEST(EvaluationTest, EvaluationWithoutAnyEvalItemsIsAConfigError) {
+  std::vector<std::unique_ptr<Task>> tasks;
+  tasks.push_back(std::make_unique<SizedTask>("a", 0));
+  tasks.push_back(std::make_unique<SizedTask>("b", 0));
+  Status refused = Evaluation(EvalConfig(4, 0), tasks).Validate();
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), ::testing::HasSubstr("coordinator.eval.items is 4"));
+  EXPECT_TRUE(Evaluation(EvalConfig(0, 0), tasks).Validate().ok());
+  tasks.push_back(std::make_unique<SizedTask>("c", 1));
+  EXPECT_TRUE(Evaluation(EvalConfig(4, 0), tasks).Validate().ok());
+}
+
 TEST(EvaluationTest, PeriodicAndFinalRoundsAreDueOnce) {
   std::vector<std::unique_ptr<Task>> tasks;
   tasks.push_back(std::make_unique<SizedTask>("a", 100));

@@ -41,6 +41,7 @@ StatusOr<std::unique_ptr<TrainingPipeline>> TrainingPipeline::Create(
               << ", " << stored->snapshot.open.size() << " open prompts to generate again";
     snapshot = std::move(stored->snapshot);
   }
+  RETURN_IF_ERROR(Evaluation(config, tasks).Validate());
   return std::unique_ptr<TrainingPipeline>(
       new TrainingPipeline(loop, messenger, registry, config, std::move(tasks), snapshot, metrics));
 }
@@ -208,6 +209,7 @@ void TrainingPipeline::OnWeightsAnnounce(const IncomingMessage& message) {
     if (w.role == proto::Role::ROLLOUT) RelayAnnounce(w.id);
   }
   if (!evaluation_.initial_done() && !evaluation_.in_progress()) StartEvalRound();
+  MaybeFinish();  // The learner's version may have settled the last replay owed.
   Pump();
 }
 
@@ -224,16 +226,19 @@ void TrainingPipeline::OnWorkerJoined(const WorkerInfo& worker) {
     if (std::optional<AppliedBatch> applied = state_.LearnerJoined(worker.policy_version)) {
       OnApplied(*applied);
     }
+    MaybeFinish();  // Its version may have settled the last replay owed.
   }
   Pump();
 }
 
 void TrainingPipeline::OnEvalAnswer(const std::optional<EvalAnswer>& answer) {
   if (!answer) return;
-  std::optional<EvalResult> result = evaluation_.Record(*answer);
-  if (!result) return;
+  if (std::optional<EvalResult> result = evaluation_.Record(*answer)) EvalRoundEnded(*result);
+}
+
+void TrainingPipeline::EvalRoundEnded(const EvalResult& result) {
   state_.OpenTraining();
-  report_.Evaluated(*result);
+  report_.Evaluated(result);
   MaybeFinish();
 }
 
@@ -249,9 +254,11 @@ void TrainingPipeline::StartEvalRound() {
     }
     ++items;
   }
-  evaluation_.BeginRound(state_.learner_version(), items);
   LOG(INFO) << "evaluating version " << state_.learner_version() << " on " << items
             << " held-out prompts";
+  if (items == 0) LOG(ERROR) << "no eval prompt of this round could be read: it ends empty";
+  std::optional<EvalResult> empty = evaluation_.BeginRound(state_.learner_version(), items);
+  if (empty) EvalRoundEnded(*empty);
 }
 
 void TrainingPipeline::MaybeFinish() {

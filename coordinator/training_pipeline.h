@@ -78,6 +78,8 @@ class TrainingPipeline {
   // Consequences of state machine events.
   void OnApplied(const AppliedBatch& applied);
   void OnEvalAnswer(const std::optional<EvalAnswer>& answer);
+  // Training may start (or go on), the result is reported, and the run may finish.
+  void EvalRoundEnded(const EvalResult& result);
   void StartEvalRound();
   void MaybeFinish();
 
