@@ -33,11 +33,12 @@ ScopePtr Child(const ScopePtr& parent) {
 class Interpreter;
 
 // A macro, or a call block's body as its `caller`: a body rendered with parameters bound in a
-// scope under the one it was defined in.
+// scope under the one it was defined in. That scope holds the macro, so the macro refers to it
+// weakly (the interpreter keeps it alive for the render), and no cycle leaks.
 class BodyCallable : public Callable {
  public:
   BodyCallable(std::string name, const std::vector<Parameter>& parameters, const Body& body,
-               ScopePtr closure, Interpreter& interpreter)
+               std::weak_ptr<Scope> closure, Interpreter& interpreter)
       : name_(std::move(name)),
         parameters_(parameters),
         body_(body),
@@ -51,7 +52,7 @@ class BodyCallable : public Callable {
   std::string name_;
   const std::vector<Parameter>& parameters_;
   const Body& body_;
-  ScopePtr closure_;
+  std::weak_ptr<Scope> closure_;
   Interpreter& interpreter_;
 };
 
@@ -124,6 +125,7 @@ class Interpreter {
         return Flow::kNormal;
       }
       case Node::Kind::kMacro:
+        closures_.push_back(scope);
         scope->variables[node.text] = Value::MakeCallable(std::make_shared<BodyCallable>(
             "macro '" + node.text + "'", node.parameters, node.body, scope, *this));
         return Flow::kNormal;
@@ -131,6 +133,7 @@ class Interpreter {
         const Expr& call = *node.expr;
         ASSIGN_OR_RETURN(Value callee, Eval(*call.object, *scope));
         ASSIGN_OR_RETURN(CallArgs args, EvalArguments(call.arguments, *scope));
+        closures_.push_back(scope);
         args.keyword.emplace_back(
             "caller", Value::MakeCallable(std::make_shared<BodyCallable>("caller", node.parameters,
                                                                          node.body, scope, *this)));
@@ -369,11 +372,12 @@ class Interpreter {
 
   std::string_view name_;
   std::map<std::string, Value, std::less<>> globals_;
+  std::vector<ScopePtr> closures_;  // The scopes macros were defined in, alive for the render.
   int depth_ = 0;
 };
 
 StatusOr<Value> BodyCallable::Call(CallArgs args) const {
-  ScopePtr scope = Child(closure_);
+  ScopePtr scope = Child(closure_.lock());
   if (args.positional.size() > parameters_.size()) {
     return InvalidArgumentError(name_ + " takes " + std::to_string(parameters_.size()) +
                                 " arguments but " + std::to_string(args.positional.size()) +
