@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <vector>
 
 #include "tokenizer/testdata_test_util.h"
@@ -55,6 +56,47 @@ TEST_P(FixtureTest, EncodesAndDecodesEveryCaseAsTheRustLibrary) {
   }
   std::printf("%s: encode %d/%zu cases equal, decode %d/%zu\n", name.c_str(), encode_equal,
               cases.size(), decode_equal, cases.size());
+}
+
+// Encode is const and runs from many threads at once (each with its own caches and regex match
+// data), giving what one thread gives.
+TEST(HfTokenizerTest, EncodesTheSameFromManyThreads) {
+  auto tokenizer = LoadNamed("tokenizer-qwen3-3.7.2");
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  auto corpus = ReadCorpus();
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  std::vector<std::vector<TokenId>> expected;
+  for (const std::string& text : *corpus) expected.push_back(*(*tokenizer)->Encode(text, true));
+  constexpr int kThreads = 4;
+  std::vector<int> wrong(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        for (size_t i = 0; i < corpus->size(); ++i) {
+          // Each thread walks the corpus from another starting case.
+          const size_t at = (i + static_cast<size_t>(t) * 17) % corpus->size();
+          auto ids = (*tokenizer)->Encode((*corpus)[at], true);
+          wrong[t] += !ids.ok() || *ids != expected[at];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong, std::vector<int>(kThreads, 0));
+}
+
+TEST(HfTokenizerTest, SpecialTokensAndVocabulary) {
+  auto tokenizer = LoadNamed("tokenizer-qwen3-3.7.2");
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  EXPECT_EQ((*tokenizer)->VocabSize(), 151669);
+  EXPECT_EQ(*(*tokenizer)->TokenToId("<|im_end|>"), 151645);
+  EXPECT_EQ(*(*tokenizer)->IdToToken(151645), "<|im_end|>");
+  EXPECT_EQ(*(*tokenizer)->TokenToId("Hello"), 9707);
+  const std::vector<Tokenizer::SpecialToken> special = (*tokenizer)->SpecialTokens();
+  ASSERT_EQ(special.size(), 14u);
+  EXPECT_EQ(special.front().content, "<|endoftext|>");
+  EXPECT_EQ(special.front().id, 151643);
 }
 
 std::vector<std::string> AllTokenizers() {
