@@ -43,22 +43,23 @@ struct Symbol {
 // The words one thread has encoded with one Bpe, and their ids.
 class Bpe::WordCache {
  public:
-  // Appends the cached ids of `word` to `ids`; false when the word is not cached.
-  bool Append(std::string_view word, std::vector<TokenId>& ids) const {
-    const int32_t entry = index_.Find(word);
+  // Appends the cached ids of `word` (whose HashBytes is `hash`) to `ids`; false when the word
+  // is not cached.
+  bool Append(std::string_view word, uint64_t hash, std::vector<TokenId>& ids) const {
+    const int32_t entry = index_.Find(word, hash);
     if (entry == StringMap::kAbsent) return false;
     const auto [offset, count] = entries_[entry];
     ids.insert(ids.end(), ids_.begin() + offset, ids_.begin() + offset + count);
     return true;
   }
 
-  void Insert(std::string_view word, const TokenId* ids, size_t count) {
+  void Insert(std::string_view word, uint64_t hash, const TokenId* ids, size_t count) {
     if (entries_.size() >= kMaxCachedWords || index_.key_bytes() >= kMaxCachedKeyBytes) {
       index_.Clear();
       entries_.clear();
       ids_.clear();
     }
-    index_.Set(word, static_cast<int32_t>(entries_.size()));
+    index_.Set(word, hash, static_cast<int32_t>(entries_.size()));
     entries_.emplace_back(static_cast<uint32_t>(ids_.size()), static_cast<uint32_t>(count));
     ids_.insert(ids_.end(), ids, ids + count);
   }
@@ -292,20 +293,21 @@ Bpe::WordCache& Bpe::ThreadCache() const {
 }
 
 void Bpe::Encode(std::string_view word, std::vector<TokenId>& ids) const {
+  const uint64_t hash = HashBytes(word);
   if (ignore_merges_) {
-    const int32_t id = vocab_.Find(word);
+    const int32_t id = vocab_.Find(word, hash);
     if (id != StringMap::kAbsent) {
       ids.push_back(id);
       return;
     }
   }
   WordCache* cache = word.size() < kMaxCachedWordBytes ? &ThreadCache() : nullptr;
-  if (cache != nullptr && cache->Append(word, ids)) return;
+  if (cache != nullptr && cache->Append(word, hash, ids)) return;
   thread_local std::vector<TokenId> symbols;
   InitialSymbols(word, symbols);
   const size_t before = ids.size();
   Merge(symbols, ids);
-  if (cache != nullptr) cache->Insert(word, ids.data() + before, ids.size() - before);
+  if (cache != nullptr) cache->Insert(word, hash, ids.data() + before, ids.size() - before);
 }
 
 }  // namespace lightrl::tokenizer

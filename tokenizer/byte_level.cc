@@ -1,5 +1,8 @@
 #include "tokenizer/byte_level.h"
 
+#include <array>
+#include <string>
+
 #include "tokenizer/unicode.h"
 
 namespace lightrl::tokenizer {
@@ -26,18 +29,30 @@ const std::array<char32_t, 256>& CodePoints() {
 
 }  // namespace
 
-const std::array<std::string, 256>& ByteLevelChars() {
-  static const std::array<std::string, 256> chars = [] {
-    std::array<std::string, 256> built;
-    for (int byte = 0; byte < 256; ++byte) AppendUtf8(CodePoints()[byte], built[byte]);
+size_t MapToByteLevel(std::string_view text, char* out) {
+  // The UTF-8 form of each byte's character: one byte or two.
+  struct Utf8 {
+    char bytes[2];
+    uint8_t size;
+  };
+  static const std::array<Utf8, 256> table = [] {
+    std::array<Utf8, 256> built{};
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string utf8;
+      AppendUtf8(CodePoints()[byte], utf8);
+      built[byte] = {{utf8[0], utf8.size() > 1 ? utf8[1] : '\0'},
+                     static_cast<uint8_t>(utf8.size())};
+    }
     return built;
   }();
-  return chars;
-}
-
-void AppendByteLevel(std::string_view text, std::string& out) {
-  const std::array<std::string, 256>& chars = ByteLevelChars();
-  for (const char c : text) out += chars[static_cast<uint8_t>(c)];
+  char* next = out;
+  for (const char c : text) {
+    const Utf8& mapped = table[static_cast<uint8_t>(c)];
+    next[0] = mapped.bytes[0];
+    next[1] = mapped.bytes[1];  // Overwritten by the next character when the size is 1.
+    next += mapped.size;
+  }
+  return static_cast<size_t>(next - out);
 }
 
 std::optional<uint8_t> ByteOfByteLevelChar(char32_t c) {

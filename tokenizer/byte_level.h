@@ -6,19 +6,15 @@
 #ifndef LIGHTRL_TOKENIZER_BYTE_LEVEL_H_
 #define LIGHTRL_TOKENIZER_BYTE_LEVEL_H_
 
-#include <array>
 #include <cstdint>
 #include <optional>
-#include <string>
 #include <string_view>
 
 namespace lightrl::tokenizer {
 
-// The UTF-8 form of the character that stands for each byte.
-const std::array<std::string, 256>& ByteLevelChars();
-
-// Appends the byte-level form of `text` (each byte's character) to `out`.
-void AppendByteLevel(std::string_view text, std::string& out);
+// Writes the byte-level form of `text` (each byte's character) to `out`, which has room for
+// 2 * text.size() bytes; returns the bytes written.
+size_t MapToByteLevel(std::string_view text, char* out);
 
 // The byte a byte-level character stands for; nullopt for any other character.
 std::optional<uint8_t> ByteOfByteLevelChar(char32_t c);

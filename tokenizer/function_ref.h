@@ -1,5 +1,6 @@
 // FunctionRef<R(Args...)>: a non-owning reference to a callable, cheap to pass by value (two
-// pointers). The callable must outlive every call through the reference.
+// pointers). The callable must outlive every call through the reference: pass a lambda straight
+// to a function that takes a FunctionRef, but name it before storing a FunctionRef to it.
 #ifndef LIGHTRL_TOKENIZER_FUNCTION_REF_H_
 #define LIGHTRL_TOKENIZER_FUNCTION_REF_H_
 

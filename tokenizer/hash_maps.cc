@@ -4,9 +4,8 @@
 
 namespace lightrl::tokenizer {
 
-void StringMap::Set(std::string_view key, int32_t value) {
+void StringMap::Set(std::string_view key, uint64_t hash, int32_t value) {
   if ((size_ + 1) * 2 > slots_.size()) Grow();
-  const uint64_t hash = HashBytes(key);
   for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
     Slot& slot = slots_[i];
     if (slot.value == kAbsent) {

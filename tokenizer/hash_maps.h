@@ -44,11 +44,13 @@ class StringMap {
   static constexpr int32_t kAbsent = -1;
 
   // Sets the value of `key` (replacing an earlier one). `value` must not be kAbsent.
-  void Set(std::string_view key, int32_t value);
+  void Set(std::string_view key, int32_t value) { Set(key, HashBytes(key), value); }
+  void Set(std::string_view key, uint64_t hash, int32_t value);
   // The value of `key`, or kAbsent.
-  int32_t Find(std::string_view key) const {
+  int32_t Find(std::string_view key) const { return Find(key, HashBytes(key)); }
+  // The same, with `hash` == HashBytes(key) computed by the caller.
+  int32_t Find(std::string_view key, uint64_t hash) const {
     if (slots_.empty()) return kAbsent;
-    const uint64_t hash = HashBytes(key);
     for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
       const Slot& slot = slots_[i];
       if (slot.value == kAbsent) return kAbsent;

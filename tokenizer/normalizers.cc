@@ -19,12 +19,25 @@ bool IsAscii(std::string_view text) {
   return true;
 }
 
+// Whether `text` is surely in NFC already: made of characters that NFC leaves as they are.
+bool IsInertForNfc(std::string_view text) {
+  for (size_t pos = 0; pos < text.size();) {
+    if (static_cast<unsigned char>(text[pos]) < 0x80) {
+      ++pos;
+    } else if (!IsNfcInert(NextCodePoint(text, pos))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 class UnicodeForm : public Normalizer {
  public:
   explicit UnicodeForm(int options) : options_(options) {}
 
   Status Normalize(std::string_view text, std::string& out) const override {
-    if (IsAscii(text)) {  // ASCII is in every normalization form.
+    const bool nfc = options_ == (UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (nfc ? IsInertForNfc(text) : IsAscii(text)) {  // ASCII is in every form.
       out.assign(text);
       return Status::Ok();
     }

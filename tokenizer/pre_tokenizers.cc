@@ -22,12 +22,20 @@ constexpr std::string_view kWhitespacePattern =
     R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}]+)"
     R"(|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}\p{White_Space}]+)";
 
-// Calls sink on each piece of `text` that SplitSpans yields.
-Status EmitSplit(std::string_view text, bool at_origin, const std::vector<Span>& spans,
-                 SplitBehavior behavior, PieceSink sink) {
-  return SplitSpans(spans, behavior, [&](size_t begin, size_t end) {
+// Splits `text` on the spans that `for_each_span` gives (optionally inverted) by `behavior`,
+// and calls sink on each piece.
+template <typename ForEachSpan>
+Status SplitText(std::string_view text, bool at_origin, SplitBehavior behavior, bool invert,
+                 PieceSink sink, ForEachSpan&& for_each_span) {
+  const auto emit = [&](size_t begin, size_t end) {
     return sink(text.substr(begin, end - begin), at_origin && begin == 0);
-  });
+  };
+  SpanSplitter splitter(behavior, emit);
+  RETURN_IF_ERROR(for_each_span([&](Span span) {
+    if (invert) span.is_match = !span.is_match;
+    return splitter.Add(span);
+  }));
+  return splitter.Finish();
 }
 
 class ByteLevel : public PreTokenizer {
@@ -43,16 +51,19 @@ class ByteLevel : public PreTokenizer {
       prefixed += piece;
       piece = prefixed;
     }
-    std::string mapped;
+    // Each byte becomes at most two; most words fit on the stack.
+    char stack[256];
+    std::string heap;
     const auto map = [&](std::string_view word, bool origin) {
-      mapped.clear();
-      AppendByteLevel(word, mapped);
-      return sink(mapped, origin);
+      if (2 * word.size() <= sizeof(stack)) {
+        return sink(std::string_view(stack, MapToByteLevel(word, stack)), origin);
+      }
+      heap.resize(2 * word.size());
+      return sink(std::string_view(heap.data(), MapToByteLevel(word, heap.data())), origin);
     };
     if (!split_) return map(piece, at_origin);
-    std::vector<Span> spans;
-    RETURN_IF_ERROR(split_->FindSpans(piece, spans));
-    return EmitSplit(piece, at_origin, spans, SplitBehavior::kIsolated, map);
+    return SplitText(piece, at_origin, SplitBehavior::kIsolated, false, map,
+                     [&](SpanSink on_span) { return split_->ForEachSpan(piece, on_span); });
   }
 
  private:
@@ -66,10 +77,8 @@ class Split : public PreTokenizer {
       : pattern_(std::move(pattern)), behavior_(behavior), invert_(invert) {}
 
   Status PreTokenize(std::string_view piece, bool at_origin, PieceSink sink) const override {
-    std::vector<Span> spans;
-    RETURN_IF_ERROR(pattern_.FindSpans(piece, spans));
-    if (invert_) InvertSpans(spans);
-    return EmitSplit(piece, at_origin, spans, behavior_, sink);
+    return SplitText(piece, at_origin, behavior_, invert_, sink,
+                     [&](SpanSink on_span) { return pattern_.ForEachSpan(piece, on_span); });
   }
 
  private:
@@ -85,9 +94,8 @@ class CharSplit : public PreTokenizer {
       : is_match_(is_match), behavior_(behavior) {}
 
   Status PreTokenize(std::string_view piece, bool at_origin, PieceSink sink) const override {
-    std::vector<Span> spans;
-    FindCharSpans(piece, is_match_, spans);
-    return EmitSplit(piece, at_origin, spans, behavior_, sink);
+    return SplitText(piece, at_origin, behavior_, false, sink,
+                     [&](SpanSink on_span) { return ForEachCharSpan(piece, is_match_, on_span); });
   }
 
  private:
@@ -120,9 +128,8 @@ class Metaspace : public PreTokenizer {
       }
     }
     if (!split_) return sink(text, at_origin);
-    std::vector<Span> spans;
-    RETURN_IF_ERROR(split_->FindSpans(text, spans));
-    return EmitSplit(text, at_origin, spans, SplitBehavior::kMergedWithNext, sink);
+    return SplitText(text, at_origin, SplitBehavior::kMergedWithNext, false, sink,
+                     [&](SpanSink on_span) { return split_->ForEachSpan(text, on_span); });
   }
 
  private:

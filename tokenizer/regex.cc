@@ -251,7 +251,7 @@ StatusOr<bool> Regex::MatchFrom(std::string_view text, size_t start, size_t& beg
   return true;
 }
 
-Status Regex::FindAll(std::string_view text, FunctionRef<void(size_t, size_t)> on_match) const {
+Status Regex::FindAll(std::string_view text, FunctionRef<Status(size_t, size_t)> on_match) const {
   size_t search = 0;
   bool matched_before = false;
   size_t last_match_end = 0;
@@ -266,7 +266,7 @@ Status Regex::FindAll(std::string_view text, FunctionRef<void(size_t, size_t)> o
     search = end;
     matched_before = true;
     last_match_end = end;
-    on_match(begin, end);
+    RETURN_IF_ERROR(on_match(begin, end));
   }
   return Status::Ok();
 }

@@ -41,8 +41,8 @@ class Regex {
   // Calls on_match(begin, end) for each match in `text` (valid UTF-8), left to right and not
   // overlapping, as Oniguruma's find_iter does: an empty match right where the previous match
   // ended is skipped by moving one character on. ResourceExhausted when PCRE2 gives up (its
-  // match or JIT stack limit), naming the pattern.
-  Status FindAll(std::string_view text, FunctionRef<void(size_t, size_t)> on_match) const;
+  // match or JIT stack limit), naming the pattern; on_match's first error stops the search.
+  Status FindAll(std::string_view text, FunctionRef<Status(size_t, size_t)> on_match) const;
 
   // True when the pattern matches somewhere in `text`; errors as FindAll.
   StatusOr<bool> Search(std::string_view text) const;

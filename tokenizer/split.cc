@@ -1,6 +1,5 @@
 #include "tokenizer/split.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "tokenizer/unicode.h"
@@ -40,107 +39,106 @@ StatusOr<Pattern> Pattern::Load(const JsonNode& node) {
   return FromRegex(std::move(regex).value());
 }
 
-Status Pattern::FindSpans(std::string_view text, std::vector<Span>& spans) const {
-  spans.clear();
+Status Pattern::ForEachSpan(std::string_view text, SpanSink sink) const {
   size_t previous = 0;
   const auto on_match = [&](size_t begin, size_t end) {
-    if (begin > previous) spans.push_back({previous, begin, false});
-    spans.push_back({begin, end, true});
+    if (begin > previous) RETURN_IF_ERROR(sink({previous, begin, false}));
     previous = end;
+    return sink({begin, end, true});
   };
   if (regex_) {
     RETURN_IF_ERROR(regex_->FindAll(text, on_match));
   } else {
     for (size_t at = text.find(literal_); at != std::string_view::npos;
          at = text.find(literal_, at + literal_.size())) {
-      on_match(at, at + literal_.size());
+      RETURN_IF_ERROR(on_match(at, at + literal_.size()));
     }
   }
-  if (previous < text.size()) spans.push_back({previous, text.size(), false});
+  if (previous < text.size()) return sink({previous, text.size(), false});
   return Status::Ok();
 }
 
 Status Pattern::Replace(std::string_view text, std::string_view content, std::string& out) const {
-  std::vector<Span> spans;
-  RETURN_IF_ERROR(FindSpans(text, spans));
   out.clear();
-  for (const Span& span : spans) {
+  return ForEachSpan(text, [&](Span span) {
     if (span.is_match) {
       out += content;
     } else {
       out += text.substr(span.begin, span.end - span.begin);
     }
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
-void FindCharSpans(std::string_view text, bool (*is_match)(char32_t), std::vector<Span>& spans) {
-  spans.clear();
+Status ForEachCharSpan(std::string_view text, bool (*is_match)(char32_t), SpanSink sink) {
   size_t previous = 0;
   for (size_t pos = 0; pos < text.size();) {
     const size_t begin = pos;
     if (!is_match(NextCodePoint(text, pos))) continue;
-    if (begin > previous) spans.push_back({previous, begin, false});
-    spans.push_back({begin, pos, true});
+    if (begin > previous) RETURN_IF_ERROR(sink({previous, begin, false}));
+    RETURN_IF_ERROR(sink({begin, pos, true}));
     previous = pos;
   }
-  if (previous < text.size()) spans.push_back({previous, text.size(), false});
+  if (previous < text.size()) return sink({previous, text.size(), false});
+  return Status::Ok();
 }
 
-void InvertSpans(std::vector<Span>& spans) {
-  for (Span& span : spans) span.is_match = !span.is_match;
+Status SpanSplitter::Replace(const Span& next) {
+  if (holding_) RETURN_IF_ERROR(Emit(held_));
+  holding_ = true;
+  held_ = next;
+  return Status::Ok();
 }
 
-Status SplitSpans(const std::vector<Span>& spans, SplitBehavior behavior,
-                  FunctionRef<Status(size_t, size_t)> emit) {
-  std::vector<Span> pieces;
-  pieces.reserve(spans.size());
-  bool previous_match = false;
-  switch (behavior) {
+Status SpanSplitter::Add(Span span) {
+  const bool previous_match = previous_match_;
+  previous_match_ = span.is_match;
+  switch (behavior_) {
     case SplitBehavior::kIsolated:
-      pieces = spans;
-      break;
+      return Emit(span);
     case SplitBehavior::kRemoved:
-      for (const Span& span : spans) {
-        if (!span.is_match) pieces.push_back(span);
-      }
-      break;
+      return span.is_match ? Status::Ok() : Emit(span);
     case SplitBehavior::kContiguous:
-      for (const Span& span : spans) {
-        if (span.is_match == previous_match && !pieces.empty()) {
-          pieces.back().end = span.end;
-        } else {
-          pieces.push_back(span);
-        }
-        previous_match = span.is_match;
+      // Consecutive spans of one kind form one piece.
+      if (holding_ && span.is_match == previous_match) {
+        held_.end = span.end;
+        return Status::Ok();
       }
-      break;
+      return Replace(span);
     case SplitBehavior::kMergedWithPrevious:
-      for (const Span& span : spans) {
-        if (span.is_match && !previous_match && !pieces.empty()) {
-          pieces.back().end = span.end;
-        } else {
-          pieces.push_back(span);
-        }
-        previous_match = span.is_match;
+      // A match right after a non-match ends the piece before it.
+      if (holding_ && span.is_match && !previous_match) {
+        held_.end = span.end;
+        return Status::Ok();
       }
-      break;
+      return Replace(span);
     case SplitBehavior::kMergedWithNext:
-      for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
-        if (it->is_match && !previous_match && !pieces.empty()) {
-          pieces.back().begin = it->begin;
-        } else {
-          pieces.push_back(*it);
+      // A match waits for the next span: a non-match takes it in front, anything else leaves
+      // it a piece of its own.
+      if (holding_) {
+        if (!span.is_match) {
+          const Span merged{held_.begin, span.end, false};
+          holding_ = false;
+          return Emit(merged);
         }
-        previous_match = it->is_match;
+        RETURN_IF_ERROR(Emit(held_));
+        held_ = span;
+        return Status::Ok();
       }
-      std::reverse(pieces.begin(), pieces.end());
-      break;
-  }
-  for (const Span& piece : pieces) {
-    if (piece.end > piece.begin) RETURN_IF_ERROR(emit(piece.begin, piece.end));
+      if (span.is_match) {
+        holding_ = true;
+        held_ = span;
+        return Status::Ok();
+      }
+      return Emit(span);
   }
   return Status::Ok();
+}
+
+Status SpanSplitter::Finish() {
+  if (!holding_) return Status::Ok();
+  holding_ = false;
+  return Emit(held_);
 }
 
 }  // namespace lightrl::tokenizer

@@ -39,6 +39,9 @@ enum class SplitBehavior {
 // Parses a "behavior" value ("Isolated", ...); the error names the node.
 StatusOr<SplitBehavior> ParseSplitBehavior(const JsonNode& node);
 
+// Receives spans in text order; an error stops the walk and is returned.
+using SpanSink = FunctionRef<Status(Span)>;
+
 // A literal string or an (Oniguruma) regex, as in {"String": " "} or {"Regex": "\\s+"}.
 class Pattern {
  public:
@@ -47,11 +50,11 @@ class Pattern {
   static Pattern Literal(std::string text);
   static Pattern FromRegex(Regex regex);
 
-  // Replaces `spans` with the spans that tile `text` (non-empty): the matches, left to right
-  // and not overlapping, and the non-empty gaps between them. Errors as Regex::FindAll.
-  Status FindSpans(std::string_view text, std::vector<Span>& spans) const;
+  // Calls `sink` on each span that tiles `text`: the matches, left to right and not
+  // overlapping, and the non-empty gaps between them. Errors: Regex::FindAll's, or sink's.
+  Status ForEachSpan(std::string_view text, SpanSink sink) const;
 
-  // Writes `text` to `out` with every match replaced by `content`; errors as FindSpans.
+  // Writes `text` to `out` with every match replaced by `content`; errors as ForEachSpan.
   Status Replace(std::string_view text, std::string_view content, std::string& out) const;
 
  private:
@@ -61,17 +64,36 @@ class Pattern {
   std::optional<Regex> regex_;
 };
 
-// Replaces `spans` with the spans of `text` where each character for which is_match(c) holds
-// is a match of its own (the Rust library's pattern for a `Fn(char) -> bool`).
-void FindCharSpans(std::string_view text, bool (*is_match)(char32_t), std::vector<Span>& spans);
+// Calls `sink` on the spans of `text` where each character for which is_match(c) holds is a
+// match of its own (the Rust library's pattern for a `Fn(char) -> bool`).
+Status ForEachCharSpan(std::string_view text, bool (*is_match)(char32_t), SpanSink sink);
 
-// Flips every span's is_match (the Split pre-tokenizer's `invert`).
-void InvertSpans(std::vector<Span>& spans);
+// Turns the spans of a text, added in order, into the pieces of a split behaviour: calls
+// emit(begin, end) for each non-empty piece, left to right, as soon as it is final. The pieces
+// are those of the Rust library's NormalizedString::split. Add and Finish return emit's first
+// error. `emit` is referenced, not copied: it must outlive the splitter.
+class SpanSplitter {
+ public:
+  SpanSplitter(SplitBehavior behavior, FunctionRef<Status(size_t, size_t)> emit)
+      : behavior_(behavior), emit_(emit) {}
 
-// Applies `behavior` to `spans` and calls emit(begin, end) for each resulting non-empty piece,
-// left to right. Stops at, and returns, the first error emit returns.
-Status SplitSpans(const std::vector<Span>& spans, SplitBehavior behavior,
-                  FunctionRef<Status(size_t, size_t)> emit);
+  Status Add(Span span);
+  // Emits what is still held; call once, after the last span.
+  Status Finish();
+
+ private:
+  Status Emit(const Span& piece) const {
+    return piece.end > piece.begin ? emit_(piece.begin, piece.end) : Status::Ok();
+  }
+  // Emits the held piece, if any, and holds `next` instead.
+  Status Replace(const Span& next);
+
+  SplitBehavior behavior_;
+  FunctionRef<Status(size_t, size_t)> emit_;
+  bool holding_ = false;  // Whether held_ is a piece not emitted yet.
+  Span held_{0, 0, false};
+  bool previous_match_ = false;
+};
 
 }  // namespace lightrl::tokenizer
 

@@ -1,7 +1,9 @@
 // The text machinery under the components: ill-formed UTF-8, Oniguruma patterns on PCRE2, and
 // the split behaviours.
 #include <gtest/gtest.h>
+#include <utf8proc.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -27,17 +29,44 @@ TEST(Utf8Test, EachMaximalIllFormedSubsequenceBecomesOneReplacement) {
   EXPECT_TRUE(IsValidUtf8(std::string("nul \0 ok", 8)));
 }
 
-// The matches of an Oniguruma pattern in `text`, as "begin-end" strings.
+// The NFC fast path: every character it lets through is one that utf8proc's NFC leaves alone,
+// that has combining class 0 and that no composition takes as its second character.
+TEST(Utf8Test, NfcInertCharactersAreInertForUtf8proc) {
+  int checked = 0;
+  for (char32_t c = 0; c < 0x110000; ++c) {
+    if (!IsNfcInert(c) || (c >= 0xD800 && c <= 0xDFFF)) continue;
+    const utf8proc_property_t* property = utf8proc_get_property(static_cast<utf8proc_int32_t>(c));
+    ASSERT_EQ(property->combining_class, 0) << std::hex << static_cast<uint32_t>(c);
+    ASSERT_FALSE(property->comb_index != UINT16_MAX && property->comb_index >= 0x8000)
+        << std::hex << static_cast<uint32_t>(c);
+    std::string utf8;
+    AppendUtf8(c, utf8);
+    utf8proc_uint8_t* nfc = nullptr;
+    const utf8proc_ssize_t size =
+        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(utf8.data()),
+                     static_cast<utf8proc_ssize_t>(utf8.size()), &nfc,
+                     static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+    ASSERT_EQ(std::string(reinterpret_cast<char*>(nfc), static_cast<size_t>(size)), utf8)
+        << std::hex << static_cast<uint32_t>(c);
+    std::free(nfc);
+    ++checked;
+  }
+  EXPECT_GT(checked, 40000);
+  EXPECT_FALSE(IsNfcInert(0x301));   // A combining mark.
+  EXPECT_FALSE(IsNfcInert(0x1161));  // A Hangul vowel jamo, the second of a composition.
+  EXPECT_FALSE(IsNfcInert(0x2126));  // The Ohm sign, which NFC replaces.
+}
+
+// The matched texts of an Oniguruma pattern in `text`.
 std::vector<std::string> Matches(std::string_view pattern, std::string_view text) {
   auto regex = Regex::FromOniguruma(pattern);
   EXPECT_TRUE(regex.ok()) << regex.status();
   std::vector<std::string> found;
-  EXPECT_TRUE(regex
-                  ->FindAll(text,
-                            [&](size_t begin, size_t end) {
-                              found.push_back(std::string(text.substr(begin, end - begin)));
-                            })
-                  .ok());
+  const auto collect = [&](size_t begin, size_t end) {
+    found.push_back(std::string(text.substr(begin, end - begin)));
+    return Status::Ok();
+  };
+  EXPECT_TRUE(regex->FindAll(text, collect).ok());
   return found;
 }
 
@@ -75,20 +104,21 @@ TEST(RegexTest, FindAllTerminatesOnEmptyMatches) {
   EXPECT_EQ(Matches("a*", "baab"), (Strings{"", "aa", ""}));
 }
 
-// The pieces of "the-final--countdown" split on "-" with `behavior` (the Rust library's
-// documented examples).
-Strings SplitOnDash(SplitBehavior behavior) {
-  const std::string text = "the-final--countdown";
-  std::vector<Span> spans;
-  EXPECT_TRUE(Pattern::Literal("-").FindSpans(text, spans).ok());
+// The pieces of `text` split on "-" with `behavior`.
+Strings SplitOnDash(SplitBehavior behavior, const std::string& text = "the-final--countdown") {
   Strings pieces;
-  EXPECT_TRUE(SplitSpans(spans, behavior, [&](size_t begin, size_t end) {
-                pieces.push_back(text.substr(begin, end - begin));
-                return Status::Ok();
-              }).ok());
+  const auto emit = [&](size_t begin, size_t end) {
+    pieces.push_back(text.substr(begin, end - begin));
+    return Status::Ok();
+  };
+  SpanSplitter splitter(behavior, emit);
+  EXPECT_TRUE(
+      Pattern::Literal("-").ForEachSpan(text, [&](Span span) { return splitter.Add(span); }).ok());
+  EXPECT_TRUE(splitter.Finish().ok());
   return pieces;
 }
 
+// The Rust library's documented examples.
 TEST(SplitTest, Behaviours) {
   EXPECT_EQ(SplitOnDash(SplitBehavior::kRemoved), (Strings{"the", "final", "countdown"}));
   EXPECT_EQ(SplitOnDash(SplitBehavior::kIsolated),
@@ -101,9 +131,19 @@ TEST(SplitTest, Behaviours) {
             (Strings{"the", "-", "final", "--", "countdown"}));
 }
 
+TEST(SplitTest, EdgesOfTheText) {
+  EXPECT_EQ(SplitOnDash(SplitBehavior::kMergedWithNext, "-a--"), (Strings{"-a", "-", "-"}));
+  EXPECT_EQ(SplitOnDash(SplitBehavior::kMergedWithPrevious, "-a--"), (Strings{"-", "a-", "-"}));
+  EXPECT_EQ(SplitOnDash(SplitBehavior::kContiguous, "--a"), (Strings{"--", "a"}));
+  EXPECT_EQ(SplitOnDash(SplitBehavior::kRemoved, "---"), (Strings{}));
+}
+
 TEST(SplitTest, CharacterPatternsMatchEachCharacterAlone) {
   std::vector<Span> spans;
-  FindCharSpans("ab12c3", IsNumeric, spans);
+  EXPECT_TRUE(ForEachCharSpan("ab12c3", IsNumeric, [&](Span span) {
+                spans.push_back(span);
+                return Status::Ok();
+              }).ok());
   ASSERT_EQ(spans.size(), 5u);
   EXPECT_EQ(spans[1].begin, 2u);
   EXPECT_EQ(spans[1].end, 3u);

@@ -121,6 +121,34 @@ void AppendUtf8(char32_t c, std::string& out) {
   }
 }
 
+bool IsNfcInert(char32_t c) {
+  struct Range {
+    char32_t first, last;
+  };
+  static constexpr Range kRanges[] = {
+      {0x0000, 0x02FF},    // Latin; combining marks start at U+0300.
+      {0x0400, 0x0482},    // Cyrillic, without its combining marks U+0483-U+0489...
+      {0x048A, 0x052F},    // ...
+      {0x2002, 0x206F},    // General punctuation (U+2000 and U+2001 decompose).
+      {0x3000, 0x3029},    // CJK symbols, without the tone marks U+302A-U+302F...
+      {0x3030, 0x303F},    // ...
+      {0x3041, 0x3096},    // Hiragana (the sound marks U+3099 and U+309A combine).
+      {0x30A1, 0x30FA},    // Katakana.
+      {0x3131, 0x318E},    // Hangul compatibility jamo.
+      {0x3400, 0x4DBF},    // CJK extension A.
+      {0x4E00, 0x9FFF},    // CJK unified ideographs.
+      {0xAC00, 0xD7A3},    // Hangul syllables (the conjoining jamo they compose with are not here).
+      {0xFE00, 0xFE0F},    // Variation selectors.
+      {0xFF01, 0xFF9D},    // Fullwidth and halfwidth forms.
+      {0x1F000, 0x1FAFF},  // Emoji and other pictographs.
+  };
+  for (const Range& range : kRanges) {
+    if (c < range.first) return false;
+    if (c <= range.last) return true;
+  }
+  return false;
+}
+
 bool IsWhiteSpace(char32_t c) {
   switch (c) {
     case 0x09:

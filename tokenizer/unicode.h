@@ -38,6 +38,12 @@ char32_t PreviousCodePoint(std::string_view text, size_t& end);
 // Appends `c` in UTF-8.
 void AppendUtf8(char32_t c, std::string& out);
 
+// True for characters that NFC leaves as they are wherever they stand (canonical combining class
+// 0, NFC_Quick_Check Yes, never the second character of a composition): a conservative list of
+// ranges covering ASCII and Latin, Cyrillic, general punctuation, CJK, kana, Hangul syllables
+// and emoji. Text made only of them is in NFC.
+bool IsNfcInert(char32_t c);
+
 // Rust's char::is_whitespace: the White_Space property.
 bool IsWhiteSpace(char32_t c);
 // Rust's char::is_numeric: general category Nd, Nl or No.
