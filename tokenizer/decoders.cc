@@ -31,7 +31,8 @@ class ByteLevel : public Decoder {
         bytes += token;
       }
     }
-    tokens.assign(1, ToValidUtf8(bytes));
+    tokens.clear();
+    tokens.push_back(ToValidUtf8(bytes));
     return Status::Ok();
   }
 };
@@ -111,7 +112,8 @@ class Fuse : public Decoder {
   Status DecodeChain(std::vector<std::string>& tokens) const override {
     std::string joined;
     for (const std::string& token : tokens) joined += token;
-    tokens.assign(1, std::move(joined));
+    tokens.clear();
+    tokens.push_back(std::move(joined));
     return Status::Ok();
   }
 };

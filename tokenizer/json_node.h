@@ -11,7 +11,6 @@
 #include <initializer_list>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <string_view>
 

@@ -181,7 +181,7 @@ namespace {
 // Each thread's match data (the whole match is all FindAll needs) and JIT stack.
 struct ThreadMatchState {
   pcre2_match_data* data = pcre2_match_data_create(1, nullptr);
-  pcre2_jit_stack* stack = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, nullptr);
+  pcre2_jit_stack* stack = pcre2_jit_stack_create(size_t{32} << 10, size_t{8} << 20, nullptr);
   pcre2_match_context* context = pcre2_match_context_create(nullptr);
   ThreadMatchState() { pcre2_jit_stack_assign(context, nullptr, stack); }
   ~ThreadMatchState() {

@@ -44,7 +44,7 @@ StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 StatusOr<std::string> RealTokenizerPath(const std::string& name) {
-  const std::string path = TestdataCache() + "/" + name + "/models/tokenizer.json";
+  std::string path = TestdataCache() + "/" + name + "/models/tokenizer.json";
   if (!std::filesystem::exists(path)) {
     return NotFoundError(path + " is missing: run scripts/fetch-testdata");
   }

@@ -72,6 +72,7 @@ std::vector<std::string> Matches(std::string_view pattern, std::string_view text
 
 using Strings = std::vector<std::string>;
 
+// Each expectation below is what the Rust library (Oniguruma) gives for the same pattern and text.
 TEST(RegexTest, ClassesMeanWhatOnigurumaMeans) {
   // \s includes NEL (U+0085), which PCRE2's \s does not.
   EXPECT_EQ(Matches("\\s+", "a\xC2\x85\t b"), (Strings{"\xC2\x85\t "}));
@@ -90,6 +91,11 @@ TEST(RegexTest, ClassesMeanWhatOnigurumaMeans) {
   EXPECT_EQ(Matches("(?m)a.b", "a\nb"), (Strings{"a\nb"}));
   EXPECT_EQ(Matches("a.b", "a\nb"), (Strings{}));
   EXPECT_EQ(Matches("(?i:'s)", "it'S"), (Strings{"'S"}));
+  // \b follows Oniguruma's \w.
+  EXPECT_EQ(Matches("\\bfo",
+                    "fo afo \xC3\xA9"
+                    "fo"),
+            (Strings{"fo"}));
 }
 
 TEST(RegexTest, WhatCannotBeTranslatedIsRefused) {
