@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The peer of lightrl-bench-tokenizer: Hugging Face's Rust `tokenizers` library (the npm package
-// `tokenizers`, installed by scripts/fetch-testdata) encoding the same documents, on one thread.
+// `tokenizers`, installed by scripts/fetch-testdata --reference) encoding the same documents, on one thread.
 //
 //   RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false \
 //     node bench/tokenizer_peer.js TOKENIZER_JSON DOCUMENTS_JSON IDS_OUT WARMUP REPEATS

@@ -3,7 +3,7 @@
 // library (the npm package `tokenizers`, pinned in scripts/fetch-testdata) gives for every line
 // of corpus.txt with each tokenizer. To rerun (after changing the corpus or a tokenizer):
 //
-//   scripts/fetch-testdata && node tokenizer/testdata/make_fixtures.js
+//   scripts/fetch-testdata --reference && node tokenizer/testdata/make_fixtures.js
 //
 // and commit tokenizer/testdata/fixtures/. LIGHTRL_TESTDATA picks the cache as for the tests.
 //
@@ -34,7 +34,7 @@ const here = __dirname;
 const cache = process.env.LIGHTRL_TESTDATA || path.join(os.homedir(), '.cache/lightrl/testdata');
 const moduleDir = path.join(cache, `npm-tokenizers-${REFERENCE_VERSION}/node_modules/tokenizers`);
 if (!fs.existsSync(moduleDir)) {
-  console.error(`make_fixtures: ${moduleDir} is missing; run scripts/fetch-testdata`);
+  console.error(`make_fixtures: ${moduleDir} is missing; run scripts/fetch-testdata --reference`);
   process.exit(1);
 }
 const {Tokenizer} = require(moduleDir);
